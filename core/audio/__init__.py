@@ -1,0 +1,26 @@
+"""Audio decoding, resampling and preprocessing in plain torch/numpy (no torchaudio)."""
+
+from paraseek.errors import require
+
+require("torch")
+require("soundfile")
+
+from paraseek.audio.io import (  # noqa: E402
+    MAX_DECODE_SECONDS,
+    decode_bytes,
+    load_audio,
+    normalize,
+    prepare_waveform,
+    to_mono,
+)
+from paraseek.audio.resample import resample  # noqa: E402
+
+__all__ = [
+    "MAX_DECODE_SECONDS",
+    "decode_bytes",
+    "load_audio",
+    "normalize",
+    "prepare_waveform",
+    "resample",
+    "to_mono",
+]

@@ -1,0 +1,199 @@
+"""One typed error hierarchy for the whole project.
+
+Library code raises these; the gRPC server maps them to status codes through
+``GRPC_STATUS`` and the thin client maps status codes back to the same classes,
+so callers on either side of the wire catch the same types. This module imports
+nothing heavy: the thin client uses it as is.
+"""
+
+from __future__ import annotations
+
+
+class ParaseekError(Exception):
+    """Base class of every error paraseek raises on purpose."""
+
+
+# --- bad input ---------------------------------------------------------------------------------
+
+
+class InvalidArgument(ParaseekError, ValueError):
+    """A request or call argument is malformed or out of range."""
+
+
+class EmptyText(InvalidArgument):
+    """A text query or description is empty or whitespace only."""
+
+
+class TextTooLong(InvalidArgument):
+    """A text is longer than the configured limit."""
+
+
+class InvalidFilter(InvalidArgument):
+    """A filter expression cannot be parsed or does not fit the payload schema."""
+
+
+class AudioError(InvalidArgument):
+    """Audio cannot be decoded or is unusable (corrupt, empty, silent, too long, bad rate)."""
+
+
+class RequestTooLarge(InvalidArgument):
+    """A request carries more data (clips, bytes, candidates) than the limits allow."""
+
+
+# --- missing things ----------------------------------------------------------------------------
+
+
+class NotFound(ParaseekError, LookupError):
+    """A named thing (collection, alias, point, model) does not exist."""
+
+
+class CollectionNotFound(NotFound):
+    """No collection or alias of that name."""
+
+
+class PointNotFound(NotFound):
+    """No point with that id in the collection."""
+
+
+class ModelNotFound(NotFound):
+    """No registered model or config of that name."""
+
+
+class AlreadyExists(ParaseekError):
+    """A collection or alias of that name exists already."""
+
+
+# --- state that forbids the call ---------------------------------------------------------------
+
+
+class FailedPrecondition(ParaseekError):
+    """The call is well formed but the system is not in a state that allows it."""
+
+
+class ModelMismatch(FailedPrecondition):
+    """The collection was built with another model than the one used to query it."""
+
+
+class CheckpointError(FailedPrecondition):
+    """A checkpoint file cannot be read or does not fit the model architecture."""
+
+
+class CheckpointKeyMismatch(CheckpointError):
+    """A checkpoint's state-dict keys do not match the architecture (strict loading)."""
+
+    def __init__(self, missing: list[str], unexpected: list[str]) -> None:
+        self.missing = sorted(missing)
+        self.unexpected = sorted(unexpected)
+        parts = []
+        if self.missing:
+            parts.append(f"missing keys ({len(self.missing)}): {', '.join(self.missing[:20])}")
+        if self.unexpected:
+            parts.append(f"unexpected keys ({len(self.unexpected)}): {', '.join(self.unexpected[:20])}")
+        super().__init__("checkpoint does not match the architecture; " + "; ".join(parts))
+
+
+class WeightsUnavailable(FailedPrecondition):
+    """Model weights or tokenizer files are neither cached nor downloadable."""
+
+
+class MissingDependency(ParaseekError, ImportError):
+    """An optional dependency (the ``engine`` extra, usually) is not installed."""
+
+
+# --- access and capacity -----------------------------------------------------------------------
+
+
+class Unauthenticated(ParaseekError):
+    """No valid token was presented."""
+
+
+class PermissionDenied(ParaseekError):
+    """The token is valid but does not grant this operation."""
+
+
+class ResourceExhausted(ParaseekError):
+    """The server is at its concurrency or memory limit; retry later."""
+
+
+class DeadlineExceeded(ParaseekError, TimeoutError):
+    """The caller's deadline passed before the work finished."""
+
+
+class Unavailable(ParaseekError, ConnectionError):
+    """The server or storage backend cannot be reached."""
+
+
+class Cancelled(ParaseekError):
+    """The caller cancelled the request."""
+
+
+class Internal(ParaseekError):
+    """An unexpected failure on the server side."""
+
+
+# gRPC status code names for each error class. Subclasses inherit their base's code; the most
+# specific class listed wins. The server and client both read this one table.
+GRPC_STATUS: dict[type[ParaseekError], str] = {
+    InvalidArgument: "INVALID_ARGUMENT",
+    NotFound: "NOT_FOUND",
+    AlreadyExists: "ALREADY_EXISTS",
+    FailedPrecondition: "FAILED_PRECONDITION",
+    MissingDependency: "FAILED_PRECONDITION",
+    Unauthenticated: "UNAUTHENTICATED",
+    PermissionDenied: "PERMISSION_DENIED",
+    ResourceExhausted: "RESOURCE_EXHAUSTED",
+    DeadlineExceeded: "DEADLINE_EXCEEDED",
+    Unavailable: "UNAVAILABLE",
+    Cancelled: "CANCELLED",
+    Internal: "INTERNAL",
+}
+
+
+def status_name(error: BaseException) -> str:
+    """The gRPC status code name for ``error`` (``INTERNAL`` for anything unexpected)."""
+    for cls in type(error).__mro__:
+        if cls in GRPC_STATUS:
+            return GRPC_STATUS[cls]
+    return "INTERNAL"
+
+
+def error_for_status(code_name: str, message: str, error_type: str | None = None) -> ParaseekError:
+    """Rebuild a typed error from a status code name and, if known, the server's class name."""
+    if error_type:
+        cls = _BY_NAME.get(error_type)
+        if cls is not None and cls is not CheckpointKeyMismatch:
+            return cls(message)
+    for cls, name in GRPC_STATUS.items():
+        if name == code_name:
+            return cls(message)
+    return Internal(message)
+
+
+def require(module: str, extra: str = "engine") -> None:
+    """Raise ``MissingDependency`` with an install hint if ``module`` cannot be imported."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise MissingDependency(
+            f"this part of paraseek needs '{module}', which is not installed; "
+            f"install it with: pip install 'paraseek[{extra}]'"
+        )
+
+
+_BY_NAME: dict[str, type[ParaseekError]] = {
+    cls.__name__: cls
+    for cls in list(GRPC_STATUS)
+    + [
+        EmptyText,
+        TextTooLong,
+        InvalidFilter,
+        AudioError,
+        RequestTooLarge,
+        CollectionNotFound,
+        PointNotFound,
+        ModelNotFound,
+        ModelMismatch,
+        CheckpointError,
+        WeightsUnavailable,
+    ]
+}

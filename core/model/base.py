@@ -1,0 +1,78 @@
+"""The interface every paraseek embedding model implements."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+
+import numpy as np
+
+from paraseek.model.config import ModelConfig
+
+ZERO_SHOT_PROMPT = "A person is speaking in a {} style."
+
+
+class EmbeddingModel(abc.ABC):
+    """A speech/text dual encoder mapping clips and style descriptions into one space.
+
+    Embeddings are L2-normalised float32 rows; the dot product is the match score.
+    """
+
+    config: ModelConfig
+
+    @property
+    def name(self) -> str:
+        """Registered name of the model (e.g. ``paraspeechclap-combined``)."""
+        return self.config.name
+
+    @property
+    def embedding_dim(self) -> int:
+        """Width of the shared embedding space."""
+        return self.config.embedding_dim
+
+    @property
+    def sample_rate(self) -> int:
+        """Sample rate the speech encoder expects; other rates are resampled."""
+        return self.config.sample_rate
+
+    @property
+    @abc.abstractmethod
+    def fingerprint(self) -> str:
+        """Stable hex digest of the weights; collections record it to refuse mismatched queries."""
+
+    @property
+    @abc.abstractmethod
+    def logit_scale(self) -> float:
+        """exp(log_logit_scale): the temperature-inverse used in training."""
+
+    @abc.abstractmethod
+    def embed_audio(
+        self,
+        waves: Sequence[np.ndarray],
+        sample_rate: int | Sequence[int] = 16000,
+        *,
+        max_batch_seconds: float | None = None,
+    ) -> np.ndarray:
+        """Embed clips, each a float array of shape (n,) or (channels, n), as (len(waves), d)."""
+
+    @abc.abstractmethod
+    def embed_text(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed style descriptions as (len(texts), d)."""
+
+    def style_groups(self) -> dict[str, list[str]]:
+        """Attribute groups and their tags for zero-shot classification."""
+        return {group: list(tags) for group, tags in self.config.style_groups.items()}
+
+    def classify(
+        self,
+        audio_embeddings: np.ndarray,
+        groups: dict[str, list[str]] | None = None,
+        prompt: str = ZERO_SHOT_PROMPT,
+    ) -> dict[str, np.ndarray]:
+        """Zero-shot scores per group: ``{group: (n_clips, n_tags)}`` cosine similarities."""
+        groups = self.style_groups() if groups is None else groups
+        scores: dict[str, np.ndarray] = {}
+        for group, tags in groups.items():
+            tag_embeddings = self.embed_text([prompt.format(tag) for tag in tags])
+            scores[group] = np.asarray(audio_embeddings, dtype=np.float32) @ tag_embeddings.T
+        return scores

@@ -1,0 +1,66 @@
+"""Build models from registered configs: ``load_model()`` is the one entry point."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from paraseek.errors import InvalidArgument, ModelNotFound
+from paraseek.model.base import EmbeddingModel
+from paraseek.model.config import ModelConfig, get_config
+from paraseek.model.hub import resolve_checkpoint
+
+DEFAULT_MODEL = "paraseek-mini"
+
+# architecture name -> module with build(config, *, checkpoint, tokenizer, device, dtype) -> EmbeddingModel
+ARCHITECTURES: dict[str, str] = {
+    "paraspeechclap": "paraseek.model.paraspeechclap",
+    "paraseek-mini": "paraseek.model.mini",
+}
+
+
+def resolve_config(name: str | None = None, config: str | Path | dict[str, Any] | ModelConfig | None = None) -> ModelConfig:
+    """A ModelConfig from a registered name, a config file, a dict, or the default model."""
+    if config is not None:
+        if isinstance(config, ModelConfig):
+            return config
+        if isinstance(config, dict):
+            return ModelConfig.from_dict(config, name=name)
+        return get_config(config)
+    return get_config(name or DEFAULT_MODEL)
+
+
+def load_model(
+    name: str | None = None,
+    *,
+    checkpoint: str | Path | None = None,
+    config: str | Path | dict[str, Any] | ModelConfig | None = None,
+    tokenizer: str | Path | None = None,
+    device: str = "cpu",
+    dtype: str = "float32",
+    random_init: bool = False,
+) -> EmbeddingModel:
+    """Load a model ready for inference.
+
+    ``load_model()`` gives the shipped default model, offline. ``name`` is a registered model
+    (``paraseek.model.list_models()``); ``config`` a registered name, a config file (project format
+    or the release's ``{speech, text, embedding_dim}``) or dict; ``checkpoint`` a local file or
+    ``hf-hub:owner/repo``. Loading is strict. ``random_init`` builds the architecture with seeded
+    random weights (benchmarks, tests).
+    """
+    model_config = resolve_config(name, config)
+    module_name = ARCHITECTURES.get(model_config.architecture)
+    if module_name is None:
+        raise ModelNotFound(f"unknown architecture {model_config.architecture!r}; known: {sorted(ARCHITECTURES)}")
+    if random_init and checkpoint is not None:
+        raise InvalidArgument("pass either checkpoint or random_init, not both")
+    path = None if random_init else resolve_checkpoint(model_config, checkpoint)
+    module = importlib.import_module(module_name)
+    return module.build(
+        model_config,
+        checkpoint=path,
+        tokenizer=str(tokenizer) if tokenizer is not None else None,
+        device=device,
+        dtype=dtype,
+    )
