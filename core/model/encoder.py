@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from paraseek.audio import prepare_waveform
-from paraseek.errors import AudioError, EmptyText, InvalidArgument, TextTooLong, WeightsUnavailable
+from paraseek.errors import AudioError, EmptyText, InvalidArgument, TextTooLong
 from paraseek.model.base import EmbeddingModel
 from paraseek.model.config import ModelConfig
 
@@ -214,11 +214,3 @@ class TorchDualEncoder(EmbeddingModel):
         projected = self._text_forward(ids, mask).float()
         return torch.nn.functional.normalize(projected, dim=-1).cpu().numpy()
 
-
-def tokenizer_unavailable(source: str | None, error: Exception) -> WeightsUnavailable:
-    """The error raised when a tokenizer can be neither found locally nor downloaded."""
-    return WeightsUnavailable(
-        f"cannot load the tokenizer {source!r} ({error}). With network access it is fetched from the "
-        f"Hugging Face hub into the normal cache; offline, download it elsewhere with "
-        f"`hf download {source}` and copy the cache, or pass tokenizer=<local folder>."
-    )

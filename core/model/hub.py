@@ -53,17 +53,20 @@ def hub_file(repo_id: str, pattern: str) -> Path:
     import huggingface_hub
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
-    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
+    offline = hub_offline()
+    cache_dir = hub_cache_dir()
     snapshot: str | None = None
     problem: Exception | None = None
     if not offline:
         try:
-            snapshot = huggingface_hub.snapshot_download(repo_id, allow_patterns=[pattern])
+            snapshot = huggingface_hub.snapshot_download(repo_id, allow_patterns=[pattern], cache_dir=cache_dir)
         except (HfHubHTTPError, LocalEntryNotFoundError, OSError, ValueError) as error:
             problem = error
     if snapshot is None:
         try:
-            snapshot = huggingface_hub.snapshot_download(repo_id, allow_patterns=[pattern], local_files_only=True)
+            snapshot = huggingface_hub.snapshot_download(
+                repo_id, allow_patterns=[pattern], cache_dir=cache_dir, local_files_only=True
+            )
         except (LocalEntryNotFoundError, OSError, ValueError) as error:
             problem = problem or error
     if snapshot is not None:
@@ -82,6 +85,35 @@ def hub_file(repo_id: str, pattern: str) -> Path:
     )
 
 
+def hub_offline() -> bool:
+    """Whether ``HF_HUB_OFFLINE`` is set (read at call time, not at import)."""
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
+
+
+def load_tokenizer(source: str) -> object:
+    """A transformers tokenizer from a hub id or local folder, honouring offline mode and the cache."""
+    from transformers import AutoTokenizer
+
+    local = Path(source).expanduser().is_dir()
+    try:
+        return AutoTokenizer.from_pretrained(
+            source, cache_dir=None if local else hub_cache_dir(), local_files_only=local or hub_offline()
+        )
+    except (OSError, ValueError) as error:
+        raise tokenizer_unavailable(source, error) from error
+
+
+def hub_cache_dir() -> str:
+    """The Hugging Face cache folder, read from the environment at call time."""
+    from huggingface_hub import constants
+
+    if os.environ.get("HF_HUB_CACHE"):
+        return os.environ["HF_HUB_CACHE"]
+    if os.environ.get("HF_HOME"):
+        return os.path.join(os.environ["HF_HOME"], "hub")
+    return constants.HF_HUB_CACHE
+
+
 @functools.lru_cache(maxsize=16)
 def _digest(path: str, size: int, mtime_ns: int) -> str:
     sha = hashlib.sha256()
@@ -95,3 +127,12 @@ def file_fingerprint(path: Path) -> str:
     """SHA-256 of a weights file (cached per path, size and mtime within the process)."""
     stat = path.stat()
     return _digest(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+def tokenizer_unavailable(source: str | None, error: Exception) -> WeightsUnavailable:
+    """The error raised when a tokenizer can be neither found locally nor downloaded."""
+    return WeightsUnavailable(
+        f"cannot load the tokenizer {source!r} ({error}). With network access it is fetched from the "
+        f"Hugging Face hub into the normal cache; offline, download it elsewhere with "
+        f"`hf download {source}` and copy the cache, or pass tokenizer=<local folder>."
+    )

@@ -18,8 +18,8 @@ from torch import nn
 from paraseek.audio import normalize
 from paraseek.errors import CheckpointError, CheckpointKeyMismatch
 from paraseek.model.config import ModelConfig
-from paraseek.model.encoder import TorchDualEncoder, tokenizer_unavailable
-from paraseek.model.hub import file_fingerprint
+from paraseek.model.encoder import TorchDualEncoder
+from paraseek.model.hub import file_fingerprint, load_tokenizer
 
 GRANITE_TOKENIZER = "ibm-granite/granite-embedding-278m-multilingual"
 RANDOM_SEED = 0
@@ -136,13 +136,7 @@ class ParaSpeechCLAP(TorchDualEncoder):
         return self.network.text_projection(self.network.text_features(input_ids, attention_mask))
 
     def _load_tokenizer(self, source: str | None) -> Any:
-        from transformers import AutoTokenizer
-
-        source = source or self.config.tokenizer or GRANITE_TOKENIZER
-        try:
-            return AutoTokenizer.from_pretrained(source)
-        except (OSError, ValueError) as error:
-            raise tokenizer_unavailable(source, error) from error
+        return load_tokenizer(source or self.config.tokenizer or GRANITE_TOKENIZER)
 
 
 def build(

@@ -1,0 +1,47 @@
+"""Shared fixtures: isolated caches and data dirs, single-threaded torch, shared fixture paths."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(os.environ.get("PARASEEK_SHARED_DIR", Path(__file__).resolve().parents[1].parent / "shared"))
+GOLDEN_DIR = SHARED / "fixtures" / "paraspeechclap-golden"
+RESAMPLE_GOLDEN = SHARED / "fixtures" / "resample-golden" / "resample.npz"
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads or writes the user's caches or data, or reaches the network for models."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HF_HOME", str(home / "hf"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("PARASEEK_DATA_DIR", str(home / "paraseek-data"))
+    for name in ("PARASEEK_SERVER", "PARASEEK_QDRANT_URL", "PARASEEK_READ_TOKEN", "PARASEEK_ADMIN_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def golden_dir() -> Path:
+    if not GOLDEN_DIR.is_dir():
+        pytest.skip(f"shared fixtures not found at {GOLDEN_DIR}")
+    return GOLDEN_DIR
+
+
+@pytest.fixture(scope="session")
+def resample_golden() -> Path:
+    if not RESAMPLE_GOLDEN.is_file():
+        pytest.skip(f"shared fixtures not found at {RESAMPLE_GOLDEN}")
+    return RESAMPLE_GOLDEN

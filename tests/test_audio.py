@@ -1,0 +1,85 @@
+"""Decoding and resampling against the reference resampler's outputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from paraseek.audio import decode_bytes, load_audio, normalize, prepare_waveform, resample, to_mono
+from paraseek.errors import AudioError
+from paraseek.testing import tone, write_audio
+
+
+@pytest.mark.parametrize("rate", [8000, 22050, 24000, 44100, 48000])
+def test_resample_matches_reference(rate: int, resample_golden: Path) -> None:
+    golden = np.load(resample_golden)
+    out = to_mono(resample(golden[f"in_{rate}"], rate, 16000))
+    expected = golden[f"out_{rate}"]
+    assert out.shape == expected.shape
+    assert np.abs(out - expected).max() < 1e-4
+
+
+def test_resample_keeps_array_kind_and_leading_shape() -> None:
+    wave = tone(0.5, 44100, channels=3)
+    as_numpy = resample(wave, 44100, 16000)
+    as_torch = resample(torch.from_numpy(wave), 44100, 16000)
+    assert isinstance(as_numpy, np.ndarray) and isinstance(as_torch, torch.Tensor)
+    assert as_numpy.shape == (3, 8000)
+    np.testing.assert_allclose(as_torch.numpy(), as_numpy, atol=1e-6)
+
+
+def test_resample_preserves_a_tone_below_nyquist() -> None:
+    wave = np.sin(2 * np.pi * 1000 * np.arange(48000) / 48000).astype(np.float32)
+    out = resample(wave, 48000, 16000)
+    spectrum = np.abs(np.fft.rfft(out[2000:-2000]))
+    peak_hz = np.argmax(spectrum) * 16000 / len(out[2000:-2000])
+    assert abs(peak_hz - 1000) < 5
+
+
+def test_resample_rejects_bad_rates() -> None:
+    with pytest.raises(AudioError):
+        resample(np.zeros(100, dtype=np.float32), 0, 16000)
+
+
+@pytest.mark.parametrize("suffix", [".wav", ".flac", ".ogg", ".mp3"])
+def test_decodes_common_formats(tmp_path: Path, suffix: str) -> None:
+    wave = tone(1.0, 22050, channels=2)
+    path = write_audio(tmp_path / f"clip{suffix}", wave, 22050)
+    decoded, rate = load_audio(path)
+    assert rate == 22050
+    assert decoded.shape[0] == 2 and decoded.dtype == np.float32
+    # lossy codecs add padding and error; the duration and level must survive
+    assert abs(decoded.shape[1] - wave.shape[1]) < 0.1 * 22050
+    assert abs(np.sqrt((decoded**2).mean()) - np.sqrt((wave**2).mean())) < 0.05
+
+
+def test_decode_bytes_and_errors(tmp_path: Path) -> None:
+    path = write_audio(tmp_path / "a.wav", tone(0.5), 16000)
+    wave, rate = decode_bytes(path.read_bytes())
+    assert rate == 16000 and wave.shape == (1, 8000)
+    with pytest.raises(AudioError, match="empty"):
+        decode_bytes(b"")
+    with pytest.raises(AudioError, match="cannot decode"):
+        decode_bytes(b"RIFF\x00\x00garbage" * 10)
+    with pytest.raises(AudioError, match="cannot"):
+        load_audio(tmp_path / "missing.wav")
+    with pytest.raises(AudioError, match="longer than"):
+        load_audio(path, max_seconds=0.1)
+
+
+def test_prepare_resamples_then_averages_channels() -> None:
+    stereo = tone(1.0, 44100, channels=2)
+    out = prepare_waveform(stereo, 44100, 16000)
+    expected = resample(stereo, 44100, 16000).mean(axis=0)
+    np.testing.assert_allclose(out, expected, atol=1e-7)
+    with pytest.raises(AudioError):
+        prepare_waveform(np.array([np.nan, 1.0], dtype=np.float32), 16000, 16000)
+
+
+def test_normalize_matches_definition() -> None:
+    wave = tone(0.3) * 3 + 0.2
+    out = normalize(wave)
+    np.testing.assert_allclose(out, (wave - wave.mean()) / np.sqrt(wave.var() + 1e-7), rtol=1e-6)
