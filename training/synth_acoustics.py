@@ -1,0 +1,126 @@
+"""Small acoustic measurements of mono speech: level, pitch, spectral centroid, speaking activity.
+
+These are checks on generated and probe audio (is a "loud" clip louder, a "high-pitched" one higher),
+not features for a model. Pure numpy, vectorised over frames.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_FRAME_S = 0.040
+_HOP_S = 0.010
+
+
+def _frames(x: np.ndarray, frame: int, hop: int) -> np.ndarray:
+    if len(x) < frame:
+        x = np.pad(x, (0, frame - len(x)))
+    count = 1 + (len(x) - frame) // hop
+    return np.lib.stride_tricks.sliding_window_view(x, frame)[::hop][:count]
+
+
+def active_mask(x: np.ndarray, sample_rate: int, *, floor_db: float = 30.0) -> np.ndarray:
+    """Frames (10 ms hop) whose level lies within ``floor_db`` of the loudest frame."""
+    frames = _frames(np.asarray(x, np.float64), int(_FRAME_S * sample_rate), int(_HOP_S * sample_rate))
+    energy = (frames**2).mean(axis=1) + 1e-20
+    level = 10 * np.log10(energy)
+    return level > level.max() - floor_db
+
+
+def active_rms_dbfs(x: np.ndarray, sample_rate: int) -> float:
+    """RMS level in dBFS over the frames that carry speech (silence does not dilute it)."""
+    frames = _frames(np.asarray(x, np.float64), int(_FRAME_S * sample_rate), int(_HOP_S * sample_rate))
+    mask = active_mask(x, sample_rate)
+    return float(10 * np.log10((frames[mask] ** 2).mean() + 1e-20))
+
+
+def peak_dbfs(x: np.ndarray) -> float:
+    """Sample peak in dBFS."""
+    return float(20 * np.log10(np.abs(x).max() + 1e-12))
+
+
+def spectral_centroid(x: np.ndarray, sample_rate: int) -> float:
+    """Power-weighted mean frequency (Hz) over the active frames."""
+    frame, hop = int(_FRAME_S * sample_rate), int(_HOP_S * sample_rate)
+    frames = _frames(np.asarray(x, np.float64), frame, hop)[active_mask(x, sample_rate)]
+    power = np.abs(np.fft.rfft(frames * np.hanning(frame), axis=1)) ** 2
+    freqs = np.fft.rfftfreq(frame, 1 / sample_rate)
+    return float((power * freqs).sum() / (power.sum() + 1e-20))
+
+
+def f0_track(x: np.ndarray, sample_rate: int, *, fmin: float = 50.0, fmax: float = 500.0,
+             threshold: float = 0.2) -> np.ndarray:
+    """Per-frame F0 in Hz (YIN's cumulative-mean-normalised difference); NaN for unvoiced frames."""
+    x = np.asarray(x, np.float64)
+    min_lag, max_lag = int(sample_rate / fmax), int(sample_rate / fmin) + 1
+    window = int(_FRAME_S * sample_rate)
+    frames = _frames(x, window + max_lag, int(_HOP_S * sample_rate))
+    active = active_mask(x, sample_rate, floor_db=35.0)[: len(frames)]
+    frames = frames[: len(active)]
+    n_fft = 1 << int(np.ceil(np.log2(2 * (window + max_lag))))
+    spectrum = np.fft.rfft(frames, n_fft, axis=1)
+    head = np.fft.rfft(frames[:, :window], n_fft, axis=1)
+    cross = np.fft.irfft(head.conj() * spectrum, n_fft, axis=1)[:, : max_lag + 1]
+    squares = np.cumsum(np.pad(frames**2, ((0, 0), (1, 0))), axis=1)
+    lags = np.arange(max_lag + 1)
+    energy_shifted = squares[:, lags + window] - squares[:, lags]
+    diff = squares[:, [window]] + energy_shifted - 2 * cross
+    cumulative = np.cumsum(diff[:, 1:], axis=1) / np.arange(1, max_lag + 1)
+    cmnd = np.concatenate([np.ones((len(frames), 1)), diff[:, 1:] / (cumulative + 1e-20)], axis=1)
+    f0 = np.full(len(frames), np.nan)
+    search = cmnd[:, min_lag:max_lag]
+    for i in np.flatnonzero(active):
+        below = np.flatnonzero(search[i] < threshold)
+        if below.size == 0:
+            continue
+        lag = below[0]
+        while lag + 1 < search.shape[1] and search[i, lag + 1] < search[i, lag]:
+            lag += 1
+        f0[i] = sample_rate / (lag + min_lag)
+    return f0
+
+
+def median_f0(x: np.ndarray, sample_rate: int) -> float:
+    """Median F0 (Hz) over voiced frames; NaN when fewer than five frames are voiced."""
+    track = f0_track(x, sample_rate)
+    voiced = track[~np.isnan(track)]
+    return float(np.median(voiced)) if voiced.size >= 5 else float("nan")
+
+
+def voiced_fraction(x: np.ndarray, sample_rate: int) -> float:
+    """Share of active frames that carry a periodic (voiced) signal."""
+    track = f0_track(x, sample_rate)
+    active = active_mask(x, sample_rate, floor_db=35.0)[: len(track)]
+    return float((~np.isnan(track[active])).mean()) if active.any() else 0.0
+
+
+def f0_spread_semitones(x: np.ndarray, sample_rate: int) -> float:
+    """Standard deviation of voiced F0 in semitones: a measure of intonation range."""
+    track = f0_track(x, sample_rate)
+    voiced = track[~np.isnan(track)]
+    if voiced.size < 5:
+        return float("nan")
+    return float(np.std(12 * np.log2(voiced / np.median(voiced))))
+
+
+def soft_limit(x: np.ndarray, knee: float = 0.708) -> np.ndarray:
+    """Leave samples below ``knee`` (-3 dBFS) alone and bend larger ones smoothly below full scale."""
+    magnitude = np.abs(x)
+    over = magnitude > knee
+    y = np.array(x, dtype=np.float64, copy=True)
+    y[over] = np.sign(x[over]) * (knee + (1 - knee) * np.tanh((magnitude[over] - knee) / (1 - knee)))
+    return y
+
+
+def set_level(x: np.ndarray, sample_rate: int, level_dbfs: float) -> np.ndarray:
+    """Scale so that the active-frame RMS is ``level_dbfs``, then soft-limit the peaks."""
+    return soft_limit(x * 10 ** ((level_dbfs - active_rms_dbfs(x, sample_rate)) / 20))
+
+
+def band_energy_share(x: np.ndarray, sample_rate: int, low: float, high: float) -> float:
+    """Share of the active frames' power that lies between ``low`` and ``high`` Hz."""
+    frame, hop = int(_FRAME_S * sample_rate), int(_HOP_S * sample_rate)
+    frames = _frames(np.asarray(x, np.float64), frame, hop)[active_mask(x, sample_rate)]
+    power = (np.abs(np.fft.rfft(frames * np.hanning(frame), axis=1)) ** 2).sum(axis=0)
+    freqs = np.fft.rfftfreq(frame, 1 / sample_rate)
+    return float(power[(freqs >= low) & (freqs < high)].sum() / (power.sum() + 1e-20))
