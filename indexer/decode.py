@@ -1,0 +1,101 @@
+"""The CPU half of indexing, run in worker processes: decode, validate, resample, measure.
+
+Workers are started with the ``spawn`` method and run one torch/BLAS thread each, so they never
+compete with the model's threads in the main process. They never load the model.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from paraseek.errors import AudioError
+
+#: Default limits on clip length (seconds) and on the peak level below which a clip counts as silent.
+DEFAULT_MIN_SECONDS = 0.25
+DEFAULT_MAX_SECONDS = 2 * 3600.0
+DEFAULT_SILENCE_DBFS = -60.0
+
+
+@dataclass(frozen=True)
+class DecodeLimits:
+    """What a usable clip is, and the rate the model wants."""
+
+    target_rate: int = 16000
+    min_seconds: float = DEFAULT_MIN_SECONDS
+    max_seconds: float = DEFAULT_MAX_SECONDS
+    silence_dbfs: float = DEFAULT_SILENCE_DBFS
+
+
+@dataclass(frozen=True)
+class DecodeTask:
+    """One clip to decode: a file path or encoded bytes (never both), and a name for messages."""
+
+    file: str | None
+    data: bytes | None
+    name: str
+
+
+@dataclass
+class Decoded:
+    """A decoded clip: mono float32 at the target rate, and what was measured on the way."""
+
+    wave: np.ndarray
+    duration: float
+    sample_rate: int
+    channels: int
+    acoustics: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DecodeFailure:
+    """Why a clip could not be used."""
+
+    reason: str
+    error_type: str
+
+
+def init_worker() -> None:
+    """Process initialiser: one thread for torch and BLAS."""
+    os.environ["OMP_NUM_THREADS"] = "1"
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def decode_clip(task: DecodeTask, limits: DecodeLimits) -> Decoded:
+    """Decode and check one clip; raises ``AudioError`` for anything unusable."""
+    from paraseek.audio import decode_bytes, load_audio, prepare_waveform
+    from paraseek.indexer.acoustics import measure
+
+    if task.data is not None:
+        wave, rate = decode_bytes(task.data, max_seconds=limits.max_seconds)
+    elif task.file is not None:
+        path = Path(task.file)
+        if path.is_file() and path.stat().st_size == 0:
+            raise AudioError(f"{task.name}: file is empty (0 bytes)")
+        wave, rate = load_audio(path, max_seconds=limits.max_seconds)
+    else:
+        raise AudioError(f"{task.name}: row holds neither audio bytes nor a path")
+    duration = wave.shape[-1] / rate
+    if duration < limits.min_seconds:
+        raise AudioError(f"{task.name}: {duration:.3f} s is shorter than the minimum of {limits.min_seconds} s")
+    peak = float(np.abs(wave).max())
+    peak_dbfs = 20.0 * np.log10(max(peak, 1e-12))
+    if peak_dbfs < limits.silence_dbfs:
+        raise AudioError(f"{task.name}: silent (peak {peak_dbfs:.1f} dBFS is below {limits.silence_dbfs} dBFS)")
+    mono = prepare_waveform(wave, rate, limits.target_rate)
+    acoustics = measure(mono, limits.target_rate).to_payload()
+    return Decoded(wave=mono, duration=duration, sample_rate=rate, channels=int(wave.shape[0]), acoustics=acoustics)
+
+
+def decode_or_fail(task: DecodeTask, limits: DecodeLimits) -> Decoded | DecodeFailure:
+    """``decode_clip`` that reports any error as a value (one bad file never stops a run)."""
+    try:
+        return decode_clip(task, limits)
+    except Exception as error:  # a worker must survive whatever a file does to the decoder
+        return DecodeFailure(reason=str(error) or type(error).__name__, error_type=type(error).__name__)

@@ -1,0 +1,456 @@
+"""The server store: a Qdrant server or cluster through qdrant-client (gRPC preferred).
+
+Collections, aliases (atomic swaps), payload indexes, quantization, sharding and grouping are
+Qdrant's own. Collection metadata lives in Qdrant's collection ``metadata``; the payload schema and
+creation options are kept there under a reserved key.
+
+``url=":memory:"`` runs qdrant-client's in-process local mode, the stand-in used by tests. It speaks
+the same API but searches by brute force and ignores payload indexes, quantization, on-disk storage
+and HNSW settings; shard_number, replication_factor and shard_key are accepted and recorded but not
+applied (local mode has no sharding).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
+from typing import Any, TypeVar
+
+import grpc
+import numpy as np
+from qdrant_client import QdrantClient
+from qdrant_client import models as qm
+from qdrant_client.common.client_exceptions import ResourceExhaustedResponse
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
+
+from paraseek.errors import (
+    AlreadyExists,
+    CollectionNotFound,
+    DeadlineExceeded,
+    FailedPrecondition,
+    Internal,
+    InvalidArgument,
+    InvalidFilter,
+    ParaseekError,
+    PermissionDenied,
+    ResourceExhausted,
+    Unauthenticated,
+    Unavailable,
+)
+from paraseek.storage.base import (
+    RESERVED_METADATA_KEY,
+    VectorStore,
+    check_dim,
+    check_filter,
+    check_limit,
+    check_top_k,
+    creation_metadata,
+    payload_selector,
+    unique_ids,
+)
+from paraseek.storage.filters import Filter, IsEmpty, Match, MatchAny, MatchText, Nested, Range
+from paraseek.storage.types import (
+    CollectionInfo,
+    FieldType,
+    Hit,
+    Point,
+    canonical_id,
+    check_name,
+    check_schema,
+    check_vector,
+    plain_payload,
+)
+
+T = TypeVar("T")
+
+_INDEX_TYPES = {
+    FieldType.KEYWORD: qm.PayloadSchemaType.KEYWORD,
+    FieldType.INTEGER: qm.PayloadSchemaType.INTEGER,
+    FieldType.FLOAT: qm.PayloadSchemaType.FLOAT,
+    FieldType.BOOL: qm.PayloadSchemaType.BOOL,
+    FieldType.TEXT: qm.PayloadSchemaType.TEXT,
+}
+_FIELD_TYPES = {value: key for key, value in _INDEX_TYPES.items()}
+_SERVER_OPTIONS = {"quantization", "on_disk", "shard_number", "replication_factor", "shard_key"}
+_SEARCH_PARAMS = {exact: qm.SearchParams(exact=exact, quantization=qm.QuantizationSearchParams(rescore=True, oversampling=2.0))
+                  for exact in (False, True)}
+UPSERT_BATCH = 256  # points per request: 768-d float32 + payload stays far below Qdrant's 32 MB limit
+
+_GRPC_ERRORS: dict[grpc.StatusCode, type[ParaseekError]] = {
+    grpc.StatusCode.NOT_FOUND: CollectionNotFound,
+    grpc.StatusCode.ALREADY_EXISTS: AlreadyExists,
+    grpc.StatusCode.INVALID_ARGUMENT: InvalidArgument,
+    grpc.StatusCode.FAILED_PRECONDITION: FailedPrecondition,
+    grpc.StatusCode.UNAVAILABLE: Unavailable,
+    grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceeded,
+    grpc.StatusCode.UNAUTHENTICATED: Unauthenticated,
+    grpc.StatusCode.PERMISSION_DENIED: PermissionDenied,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: ResourceExhausted,
+}
+_HTTP_ERRORS: dict[int, type[ParaseekError]] = {
+    400: InvalidArgument, 401: Unauthenticated, 403: PermissionDenied, 404: CollectionNotFound,
+    409: AlreadyExists, 422: InvalidArgument, 429: ResourceExhausted, 503: Unavailable, 504: DeadlineExceeded,
+}
+
+
+def _translate(error: Exception, what: str) -> ParaseekError:
+    """A typed error for any exception qdrant-client or its transports raise."""
+    if isinstance(error, ParaseekError):
+        return error
+    if isinstance(error, grpc.RpcError):
+        code = error.code() if callable(getattr(error, "code", None)) else None
+        details = error.details() if callable(getattr(error, "details", None)) else str(error)
+        return _GRPC_ERRORS.get(code, Internal)(f"{what}: {details}")
+    if isinstance(error, ResourceExhaustedResponse):
+        return ResourceExhausted(f"{what}: {error}")
+    if isinstance(error, UnexpectedResponse):
+        return _HTTP_ERRORS.get(error.status_code, Internal)(f"{what}: {error.reason_phrase} {error.content[:300]!r}")
+    if isinstance(error, (ResponseHandlingException, ConnectionError, TimeoutError, OSError)):
+        return Unavailable(f"{what}: Qdrant server unreachable: {error}")
+    if isinstance(error, ValueError):  # local mode
+        message = str(error)
+        if "not found" in message.lower():
+            return CollectionNotFound(f"{what}: {message}")
+        if "already exists" in message.lower():
+            return AlreadyExists(f"{what}: {message}")
+        return InvalidArgument(f"{what}: {message}")
+    if isinstance(error, NotImplementedError):
+        return FailedPrecondition(f"{what}: {error}")
+    return Internal(f"{what}: {type(error).__name__}: {error}")
+
+
+def _compile_condition(condition: Any) -> Any:
+    if isinstance(condition, Filter):
+        return _compile_filter(condition)
+    key = condition.field
+    if isinstance(condition, Match):
+        return qm.FieldCondition(key=key, match=qm.MatchValue(value=condition.value))
+    if isinstance(condition, MatchAny):
+        if isinstance(condition.values[0], bool):  # MatchAny takes strings or integers only
+            return qm.Filter(should=[qm.FieldCondition(key=key, match=qm.MatchValue(value=v)) for v in condition.values])
+        return qm.FieldCondition(key=key, match=qm.MatchAny(any=list(condition.values)))
+    if isinstance(condition, MatchText):
+        return qm.FieldCondition(key=key, match=qm.MatchText(text=condition.text))
+    if isinstance(condition, Range):
+        return qm.FieldCondition(key=key, range=qm.Range(**condition.bounds()))
+    if isinstance(condition, IsEmpty):
+        return qm.IsEmptyCondition(is_empty=qm.PayloadField(key=key))
+    if isinstance(condition, Nested):
+        return qm.NestedCondition(nested=qm.Nested(key=key, filter=_compile_filter(condition.filter)))
+    raise InvalidFilter(f"unsupported filter condition {condition!r}")
+
+
+def _compile_filter(filter: Filter) -> qm.Filter:
+    def clause(items: Sequence[Any]) -> list[Any] | None:
+        return [_compile_condition(c) for c in items] or None
+
+    return qm.Filter(must=clause(filter.must), should=clause(filter.should), must_not=clause(filter.must_not))
+
+
+def _compile(filter: Filter | None) -> qm.Filter | None:
+    filter = check_filter(filter)
+    return None if filter is None else _compile_filter(filter)
+
+
+class ServerStore(VectorStore):
+    """Collections on a Qdrant server (see the module docstring).
+
+    ``url`` is the server address (``http://host:6333``; gRPC goes to ``grpc_port``, 6334 by default)
+    or ``":memory:"``. Other keyword arguments (``timeout``, ``grpc_port``, ``https``, ``prefix``,
+    ``check_compatibility``, ...) go to ``QdrantClient``.
+    """
+
+    def __init__(self, url: str, *, api_key: str | None = None, **client_options: Any) -> None:
+        self.url = url
+        self.local = url == ":memory:"
+        try:
+            if self.local:
+                self._client = QdrantClient(location=":memory:")
+            else:
+                client_options.setdefault("prefer_grpc", True)
+                client_options.setdefault("check_compatibility", False)
+                self._client = QdrantClient(url=url, api_key=api_key, **client_options)
+        except Exception as error:
+            raise _translate(error, f"connecting to {url}") from None
+        # Local mode is not thread-safe, and warns on every call about settings it ignores.
+        self._lock: threading.RLock | nullcontext[None] = threading.RLock() if self.local else nullcontext()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"ServerStore({self.url!r})"
+
+    @contextmanager
+    def _calling(self, what: str) -> Iterator[None]:
+        if self._closed:
+            raise FailedPrecondition("the store is closed")
+        with self._lock, warnings.catch_warnings() if self.local else nullcontext():
+            if self.local:
+                warnings.filterwarnings("ignore", message=r".*(no effect|Local mode|local Qdrant).*")
+            try:
+                yield
+            except Exception as error:
+                raise _translate(error, what) from None
+
+    def _call(self, what: str, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        with self._calling(what):
+            return function(*args, **kwargs)
+
+    # --- collections -----------------------------------------------------------------------------
+
+    def create_collection(self, name: str, *, dim: int, payload_schema: dict[str, FieldType],
+                          metadata: dict[str, Any] | None = None, **options: Any) -> CollectionInfo:
+        """Create a collection with a payload index per schema field.
+
+        Options: ``quantization="int8"`` (scalar int8, rescored with the original vectors at query
+        time), ``on_disk=True`` (original vectors memory-mapped), ``shard_number``,
+        ``replication_factor``, ``shard_key`` (custom sharding: the collection gets this shard key
+        and every upsert writes to it).
+        """
+        check_name(name)
+        dim = check_dim(dim)
+        schema = check_schema(payload_schema)
+        stored_metadata = creation_metadata(metadata)
+        options = self._check_options(options)
+        if self._call("listing aliases", self._aliases).get(name) is not None:
+            raise AlreadyExists(f"an alias named {name!r} exists")
+        if name in self._call("listing collections", self._collection_names):
+            raise AlreadyExists(f"collection {name!r} already exists")
+        stored_metadata[RESERVED_METADATA_KEY] = {
+            "payload_schema": {k: v.value for k, v in schema.items()}, "options": options,
+        }
+        quantization = (qm.ScalarQuantization(scalar=qm.ScalarQuantizationConfig(
+            type=qm.ScalarType.INT8, quantile=0.99, always_ram=True)) if options.get("quantization") == "int8" else None)
+        sharded = not self.local
+        shard_key = options.get("shard_key")
+        self._call(f"creating collection {name!r}", self._client.create_collection, name,
+                   vectors_config=qm.VectorParams(size=dim, distance=qm.Distance.COSINE, on_disk=options.get("on_disk")),
+                   quantization_config=quantization,
+                   shard_number=options.get("shard_number") if sharded else None,
+                   replication_factor=options.get("replication_factor") if sharded else None,
+                   sharding_method=qm.ShardingMethod.CUSTOM if sharded and shard_key else None,
+                   metadata=stored_metadata)
+        try:
+            if sharded and shard_key:
+                self._call(f"creating shard key {shard_key!r}", self._client.create_shard_key, name, shard_key)
+            for key, kind in schema.items():
+                self._call(f"indexing field {key!r}", self._client.create_payload_index, name, key,
+                           field_schema=_INDEX_TYPES[kind], wait=True)
+        except ParaseekError:
+            self._call(f"removing half-created collection {name!r}", self._client.delete_collection, name)
+            raise
+        return self.describe(name)
+
+    @staticmethod
+    def _check_options(options: Mapping[str, Any]) -> dict[str, Any]:
+        unknown = set(options) - _SERVER_OPTIONS
+        if unknown:
+            raise InvalidArgument(f"unknown collection options {sorted(unknown)} (allowed: {sorted(_SERVER_OPTIONS)})")
+        if options.get("quantization") not in (None, "int8"):
+            raise InvalidArgument(f"quantization must be 'int8' or None, got {options['quantization']!r}")
+        if options.get("on_disk") not in (None, True, False):
+            raise InvalidArgument("on_disk must be a bool")
+        for key in ("shard_number", "replication_factor"):
+            value = options.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise InvalidArgument(f"{key} must be a positive integer, got {value!r}")
+        shard_key = options.get("shard_key")
+        if shard_key is not None and (not isinstance(shard_key, str) or not shard_key):
+            raise InvalidArgument("shard_key must be a non-empty string")
+        return {k: v for k, v in options.items() if v is not None}
+
+    def delete_collection(self, name: str) -> None:
+        check_name(name)
+        if not name in self._call("listing collections", self._collection_names):
+            target = self._call("listing aliases", self._aliases).get(name)
+            hint = f" ({name!r} is an alias of {target!r}; delete the alias or the collection)" if target else ""
+            raise CollectionNotFound(f"collection {name!r} not found{hint}")
+        self._call(f"deleting collection {name!r}", self._client.delete_collection, name)
+
+    def list_collections(self) -> list[CollectionInfo]:
+        names = sorted(self._call("listing collections", self._collection_names))
+        aliases = self._call("listing aliases", self._aliases)
+        infos = []
+        for name in names:
+            try:
+                infos.append(self._info(name, aliases))
+            except CollectionNotFound:  # deleted meanwhile
+                continue
+        return infos
+
+    def describe(self, name: str) -> CollectionInfo:
+        aliases = self._call("listing aliases", self._aliases)
+        return self._info(self._resolve(name, aliases), aliases)
+
+    def _info(self, name: str, aliases: Mapping[str, str]) -> CollectionInfo:
+        info = self._call(f"describing {name!r}", self._client.get_collection, name)
+        count = self._call(f"counting {name!r}", self._client.count, name, exact=True).count
+        metadata = dict(info.config.metadata or {})
+        reserved = metadata.pop(RESERVED_METADATA_KEY, None) or {}
+        if "payload_schema" in reserved:
+            schema = {k: FieldType(v) for k, v in reserved["payload_schema"].items()}
+        else:  # a collection made by other tools
+            schema = {k: _FIELD_TYPES[v.data_type] for k, v in (info.payload_schema or {}).items()
+                      if v.data_type in _FIELD_TYPES}
+        vectors = info.config.params.vectors
+        dim = vectors.size if isinstance(vectors, qm.VectorParams) else 0
+        return CollectionInfo(name=name, aliases=sorted(a for a, t in aliases.items() if t == name), count=count,
+                              dim=dim, metadata=metadata, payload_schema=schema)
+
+    def _collection_names(self) -> set[str]:
+        # Not collection_exists(): local mode answers True for alias names too.
+        return {c.name for c in self._client.get_collections().collections}
+
+    def _aliases(self) -> dict[str, str]:
+        return {a.alias_name: a.collection_name for a in self._client.get_aliases().aliases}
+
+    def _resolve(self, name: str, aliases: Mapping[str, str]) -> str:
+        check_name(name)
+        if name in aliases:
+            return aliases[name]
+        if name in self._call("listing collections", self._collection_names):
+            return name
+        raise CollectionNotFound(f"no collection or alias named {name!r} on {self.url}")
+
+    def resolve(self, name: str) -> str:
+        return self._resolve(name, self._call("listing aliases", self._aliases))
+
+    def set_alias(self, alias: str, collection: str) -> None:
+        check_name(alias, "alias")
+        aliases = self._call("listing aliases", self._aliases)
+        target = self._resolve(collection, aliases)
+        if alias in self._call("listing collections", self._collection_names):
+            raise AlreadyExists(f"a collection named {alias!r} exists; an alias cannot take its name")
+        operations: list[Any] = []
+        if alias in aliases:
+            operations.append(qm.DeleteAliasOperation(delete_alias=qm.DeleteAlias(alias_name=alias)))
+        operations.append(qm.CreateAliasOperation(create_alias=qm.CreateAlias(collection_name=target, alias_name=alias)))
+        self._call(f"pointing alias {alias!r} to {target!r}", self._client.update_collection_aliases,
+                   change_aliases_operations=operations)
+
+    def delete_alias(self, alias: str) -> None:
+        check_name(alias, "alias")
+        if alias not in self._call("listing aliases", self._aliases):
+            raise CollectionNotFound(f"no alias named {alias!r}")
+        self._call(f"deleting alias {alias!r}", self._client.update_collection_aliases,
+                   change_aliases_operations=[qm.DeleteAliasOperation(delete_alias=qm.DeleteAlias(alias_name=alias))])
+
+    # --- points ----------------------------------------------------------------------------------
+
+    def upsert(self, collection: str, points: Sequence[Point]) -> None:
+        check_name(collection)
+        info = self._call(f"describing {collection!r}", self._client.get_collection, collection)
+        vectors = info.config.params.vectors
+        dim = vectors.size if isinstance(vectors, qm.VectorParams) else None
+        reserved = (info.config.metadata or {}).get(RESERVED_METADATA_KEY) or {}
+        shard_key = None if self.local else reserved.get("options", {}).get("shard_key")
+        structs = []
+        for point in points:
+            if not isinstance(point, Point):
+                raise InvalidArgument(f"upsert takes Point objects, got {type(point).__name__}")
+            point_id = canonical_id(point.id)
+            vector = check_vector(point.vector, dim, f"vector of point {point_id}")
+            structs.append(qm.PointStruct(id=point_id, vector=vector.tolist(), payload=plain_payload(point.payload or {})))
+        for start in range(0, len(structs), UPSERT_BATCH):
+            self._call(f"upserting into {collection!r}", self._client.upsert, collection,
+                       points=structs[start:start + UPSERT_BATCH], wait=True, shard_key_selector=shard_key)
+
+    def retrieve(self, collection: str, ids: Sequence[str], *, with_vectors: bool = False) -> list[Point]:
+        check_name(collection)
+        wanted = unique_ids(ids)
+        if not wanted:
+            return []
+        records = self._call(f"retrieving from {collection!r}", self._client.retrieve, collection, wanted,
+                             with_payload=True, with_vectors=with_vectors)
+        by_id = {str(r.id): r for r in records}
+        return [self._point(by_id[i], with_vectors) for i in wanted if i in by_id]
+
+    @staticmethod
+    def _point(record: Any, with_vectors: bool) -> Point:
+        vector = np.asarray(record.vector, dtype=np.float32) if with_vectors else np.empty(0, np.float32)
+        return Point(id=str(record.id), vector=vector, payload=dict(record.payload or {}))
+
+    def existing_ids(self, collection: str, ids: Sequence[str]) -> set[str]:
+        check_name(collection)
+        wanted = unique_ids(ids)
+        if not wanted:
+            return set()
+        records = self._call(f"retrieving from {collection!r}", self._client.retrieve, collection, wanted,
+                             with_payload=False, with_vectors=False)
+        return {str(r.id) for r in records}
+
+    def count(self, collection: str, filter: Filter | None = None) -> int:
+        check_name(collection)
+        return self._call(f"counting {collection!r}", self._client.count, collection,
+                          count_filter=_compile(filter), exact=True).count
+
+    def scroll(self, collection: str, *, filter: Filter | None = None, limit: int = 256, offset: str | None = None,
+               with_vectors: bool = False) -> tuple[list[Point], str | None]:
+        check_name(collection)
+        records, next_offset = self._call(
+            f"scrolling {collection!r}", self._client.scroll, collection, scroll_filter=_compile(filter),
+            limit=check_limit(limit), offset=None if offset is None else canonical_id(offset),
+            with_payload=True, with_vectors=with_vectors)
+        return [self._point(r, with_vectors) for r in records], None if next_offset is None else str(next_offset)
+
+    def search(self, collection: str, vector: np.ndarray, *, top_k: int = 10, filter: Filter | None = None,
+               score_threshold: float | None = None, with_payload: bool | Sequence[str] = True,
+               group_by: str | None = None, exact: bool = False, with_vectors: bool = False) -> list[Hit]:
+        check_name(collection)
+        query = check_vector(vector, None, "query vector").tolist()
+        arguments: dict[str, Any] = dict(
+            query=query, limit=check_top_k(top_k), query_filter=_compile(filter), score_threshold=score_threshold,
+            with_payload=payload_selector(with_payload), with_vectors=with_vectors,
+            search_params=_SEARCH_PARAMS[bool(exact)])
+        if group_by is None:
+            points = self._call(f"searching {collection!r}", self._client.query_points, collection, **arguments).points
+            return [self._hit(p, with_vectors) for p in points]
+        if not isinstance(group_by, str) or not group_by:
+            raise InvalidArgument("group_by must be a payload field name")
+        groups = self._call(f"searching {collection!r}", self._client.query_points_groups, collection,
+                            group_by=group_by, group_size=1, **arguments).groups
+        hits: list[Hit] = []
+        seen: set[str] = set()
+        for group in groups:
+            if group.hits and str(group.hits[0].id) not in seen:
+                seen.add(str(group.hits[0].id))
+                hits.append(self._hit(group.hits[0], with_vectors))
+        hits.sort(key=lambda h: -h.score)
+        return hits
+
+    @staticmethod
+    def _hit(scored: Any, with_vectors: bool) -> Hit:
+        vector = np.asarray(scored.vector, dtype=np.float32) if with_vectors else None
+        return Hit(id=str(scored.id), score=float(scored.score), payload=dict(scored.payload or {}), vector=vector)
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    def finalize(self, collection: str, *, timeout: float = 3600.0) -> None:
+        """Wait until the server's optimizers are done with the collection (status green)."""
+        check_name(collection)
+        deadline = time.monotonic() + timeout
+        while True:
+            info = self._call(f"describing {collection!r}", self._client.get_collection, collection)
+            if info.status == qm.CollectionStatus.GREEN:
+                return
+            if info.status == qm.CollectionStatus.RED:
+                raise Unavailable(f"collection {collection!r} is red on {self.url}: {info.optimizer_status}")
+            if time.monotonic() > deadline:
+                raise DeadlineExceeded(f"collection {collection!r} still {info.status.value} after {timeout:.0f} s")
+            time.sleep(1.0)
+
+    def flush(self) -> None:
+        """Nothing to do: every write waits for the server's acknowledgement."""
+        if self._closed:
+            raise FailedPrecondition("the store is closed")
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._client.close()
+        except Exception as error:
+            raise _translate(error, "closing the client") from None

@@ -1,0 +1,335 @@
+"""Storage behaviour on both backends, and what only the embedded store has (files, locks, persistence)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from paraseek.errors import (
+    AlreadyExists,
+    CollectionNotFound,
+    FailedPrecondition,
+    InvalidArgument,
+    InvalidFilter,
+    Unavailable,
+)
+from paraseek.storage import (
+    FieldType,
+    Filter,
+    IsEmpty,
+    Match,
+    MatchAny,
+    Nested,
+    Point,
+    Range,
+    VectorStore,
+    default_data_dir,
+    open_store,
+    parse_where,
+)
+from paraseek.storage.testing import SAMPLE_SCHEMA, random_points
+
+DIM = 16
+SCHEMA = {**SAMPLE_SCHEMA, "segments[].speaker": FieldType.KEYWORD, "flags.clean": FieldType.BOOL}
+
+
+def _points(n: int = 60, seed: int = 1) -> list[Point]:
+    points = random_points(n, DIM, seed=seed)
+    return [Point(p.id, p.vector, {**p.payload, "flags": {"clean": i % 2 == 0},
+                                   "segments": [{"speaker": f"s{i % 3}", "start": 0.0}, {"speaker": "shared"}]})
+            for i, p in enumerate(points)]
+
+
+@pytest.fixture(params=["edge", "server"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VectorStore]:
+    opened = open_store(tmp_path / "data") if request.param == "edge" else open_store(url=":memory:")
+    with opened:
+        yield opened
+
+
+@pytest.fixture
+def filled(store: VectorStore) -> VectorStore:
+    store.create_collection("clips_v1", dim=DIM, payload_schema=SCHEMA, metadata={"model": "m", "fingerprint": "abc"})
+    store.upsert("clips_v1", _points())
+    store.set_alias("clips", "clips_v1")
+    return store
+
+
+# --- both backends -------------------------------------------------------------------------------
+
+
+def test_boolean_fields_filter_and_read_back(filled: VectorStore) -> None:
+    points = _points()
+    studio = sum(p.payload["studio"] for p in points)
+    assert 0 < studio < len(points)
+    assert filled.count("clips", Filter(must=[Match("studio", True)])) == studio
+    assert filled.count("clips", Filter(must=[Match("studio", False)])) == len(points) - studio
+    assert filled.count("clips", Filter(must_not=[Match("studio", True)])) == len(points) - studio
+    assert filled.count("clips", Filter(must=[MatchAny("studio", (True, False))])) == len(points)
+    assert filled.count("clips", parse_where("flags.clean=true", SCHEMA)) == 30
+    hits = filled.search("clips", points[0].vector, top_k=60, filter=parse_where("studio=true", SCHEMA))
+    assert len(hits) == studio and all(h.payload["studio"] is True for h in hits)
+    assert all(type(h.payload["flags"]["clean"]) is bool for h in hits)
+    stored = filled.retrieve("clips", [points[1].id])[0]
+    assert stored.payload == points[1].payload
+
+
+def test_nested_and_is_empty_filters(filled: VectorStore) -> None:
+    nested = Filter(must=[Nested("segments", Filter(must=[Match("speaker", "s1"), Range("start", lt=1)]))])
+    assert filled.count("clips", nested) == 20
+    mismatched = Filter(must=[Nested("segments", Filter(must=[Match("speaker", "shared"), Range("start", lt=1)]))])
+    assert filled.count("clips", mismatched) == 0  # "shared" lives in the element without "start"
+    assert filled.count("clips", Filter(must=[IsEmpty("missing_field")])) == 60
+    assert filled.count("clips", Filter(must=[IsEmpty("gender")])) == 0
+
+
+def test_describe_resolve_and_aliases(filled: VectorStore) -> None:
+    info = filled.describe("clips")
+    assert (info.name, info.aliases, info.count, info.dim) == ("clips_v1", ["clips"], 60, DIM)
+    assert info.metadata["model"] == "m" and info.metadata["fingerprint"] == "abc" and "created" in info.metadata
+    assert info.payload_schema == SCHEMA
+    assert filled.resolve("clips") == filled.resolve("clips_v1") == "clips_v1"
+    filled.create_collection("clips_v2", dim=DIM, payload_schema=SCHEMA)
+    filled.set_alias("clips", "clips_v2")
+    filled.set_alias("also", "clips")  # an alias as target means the collection behind it
+    assert filled.resolve("also") == "clips_v2" and filled.count("clips") == 0
+    assert filled.describe("clips_v2").aliases == ["also", "clips"]
+    filled.delete_alias("also")
+    with pytest.raises(CollectionNotFound):
+        filled.delete_alias("also")
+    with pytest.raises(CollectionNotFound):
+        filled.resolve("also")
+    with pytest.raises(AlreadyExists):
+        filled.set_alias("clips_v1", "clips_v2")
+    with pytest.raises(AlreadyExists):
+        filled.create_collection("clips", dim=DIM, payload_schema={})
+    with pytest.raises(AlreadyExists):
+        filled.create_collection("clips_v1", dim=DIM, payload_schema={})
+    with pytest.raises(CollectionNotFound, match="alias"):
+        filled.delete_collection("clips")
+    filled.delete_collection("clips_v2")
+    with pytest.raises(CollectionNotFound):
+        filled.describe("clips")
+    with pytest.raises(CollectionNotFound):
+        filled.delete_collection("clips_v2")
+    assert [c.name for c in filled.list_collections()] == ["clips_v1"]
+
+
+def test_bad_input_gets_typed_errors(filled: VectorStore) -> None:
+    good = _points(1)[0]
+    with pytest.raises(InvalidArgument, match="shape"):
+        filled.upsert("clips", [Point(good.id, np.ones(DIM + 1, np.float32), {})])
+    with pytest.raises(InvalidArgument, match="UUID"):
+        filled.upsert("clips", [Point("clip-1", good.vector, {})])
+    with pytest.raises(InvalidArgument, match="NaN"):
+        filled.upsert("clips", [Point(good.id, np.full(DIM, np.nan, np.float32), {})])
+    with pytest.raises(InvalidArgument, match="cannot be stored"):
+        filled.upsert("clips", [Point(good.id, good.vector, {"when": object()})])
+    with pytest.raises(InvalidArgument, match="UUID"):
+        filled.retrieve("clips", ["nope"])
+    with pytest.raises(InvalidArgument):
+        filled.search("clips", np.zeros(DIM, np.float32))
+    with pytest.raises(InvalidArgument):
+        filled.search("clips", good.vector, top_k=0)
+    with pytest.raises(InvalidFilter):
+        filled.count("clips", "gender=female")  # type: ignore[arg-type]
+    with pytest.raises(CollectionNotFound):
+        filled.search("nothing", good.vector)
+    with pytest.raises(InvalidArgument, match="invalid collection name"):
+        filled.create_collection("../escape", dim=DIM, payload_schema={})
+    with pytest.raises(InvalidArgument, match="unknown type"):
+        filled.create_collection("x", dim=DIM, payload_schema={"a": "date"})
+    with pytest.raises(InvalidArgument, match="unknown collection options"):
+        filled.create_collection("x", dim=DIM, payload_schema={}, shards=2)
+    assert filled.count("clips") == 60  # nothing half-written
+    assert [c.name for c in filled.list_collections()] == ["clips_v1"]
+
+
+def test_numpy_payload_values_are_stored_as_plain_json(filled: VectorStore) -> None:
+    point_id = str(uuid.uuid4())
+    filled.upsert("clips", [Point(point_id, np.ones(DIM), {"duration": np.float32(2.5), "year": np.int64(2001),
+                                                          "scores": np.array([1, 2])})])
+    stored = filled.retrieve("clips", [point_id])[0].payload
+    assert stored == {"duration": 2.5, "year": 2001, "scores": [1, 2]}
+    assert filled.count("clips", parse_where("duration=2.5 year=2001", SCHEMA)) == 1
+
+
+def test_alias_swap_while_a_reader_queries(filled: VectorStore) -> None:
+    points = _points()
+    filled.create_collection("clips_v2", dim=DIM, payload_schema=SCHEMA)
+    filled.upsert("clips_v2", [Point(p.id, p.vector, {**p.payload, "gender": "v2"}) for p in points])
+    seen: list[set[str]] = []
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            try:
+                hits = filled.search("clips", points[0].vector, top_k=20)
+                seen.append({"v2" if h.payload["gender"] == "v2" else "v1" for h in hits})
+            except BaseException as error:  # noqa: BLE001 - reported below
+                errors.append(error)
+                return
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for i in range(40):
+            filled.set_alias("clips", "clips_v2" if i % 2 == 0 else "clips_v1")
+    finally:
+        stop.set()
+        reader.join(timeout=30)
+    assert not errors
+    assert seen and all(len(versions) == 1 for versions in seen)  # never a mix, never empty
+
+
+def test_finalize_keeps_results(filled: VectorStore) -> None:
+    query = _points()[3].vector
+    before = filled.search("clips", query, top_k=10, exact=True)
+    filled.finalize("clips")
+    after = filled.search("clips", query, top_k=10)
+    assert [h.id for h in after] == [h.id for h in before]
+
+
+def test_closed_store_refuses_calls(store: VectorStore) -> None:
+    store.close()
+    store.close()
+    with pytest.raises(FailedPrecondition):
+        store.list_collections()
+
+
+# --- server store ----------------------------------------------------------------------------------
+
+
+def test_server_options_are_accepted() -> None:
+    with open_store(url=":memory:") as server:
+        server.create_collection("big", dim=DIM, payload_schema=SAMPLE_SCHEMA, quantization="int8", on_disk=True,
+                                 shard_number=4, replication_factor=2, shard_key="eu")
+        server.upsert("big", _points(10))
+        assert len(server.search("big", _points(10)[0].vector, top_k=3)) == 3
+        with pytest.raises(InvalidArgument, match="quantization"):
+            server.create_collection("bad", dim=DIM, payload_schema={}, quantization="int4")
+        with pytest.raises(InvalidArgument, match="shard_number"):
+            server.create_collection("bad", dim=DIM, payload_schema={}, shard_number=0)
+
+
+def test_unreachable_server_raises_unavailable() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with open_store(url=f"http://127.0.0.1:{port}", grpc_port=port, timeout=2) as server:
+        with pytest.raises(Unavailable):
+            server.list_collections()
+        with pytest.raises(Unavailable):
+            server.search("clips", np.ones(DIM, np.float32))
+
+
+# --- embedded store --------------------------------------------------------------------------------
+
+
+def test_default_data_dir_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PARASEEK_DATA_DIR", str(tmp_path / "here"))
+    assert default_data_dir() == tmp_path / "here"
+    with open_store() as store:
+        store.create_collection("c", dim=4, payload_schema={})
+    assert (tmp_path / "here" / "collections" / "c" / "collection.json").is_file()
+    monkeypatch.delenv("PARASEEK_DATA_DIR")
+    assert default_data_dir() == Path.home() / ".local" / "share" / "paraseek"
+    with pytest.raises(InvalidArgument):
+        open_store(tmp_path, api_key="secret")
+
+
+def test_edge_persists_across_reopen(tmp_path: Path) -> None:
+    points = _points()
+    with open_store(tmp_path) as store:
+        store.create_collection("clips_v1", dim=DIM, payload_schema=SCHEMA, metadata={"model": "m"})
+        store.upsert("clips_v1", points)
+        store.set_alias("clips", "clips_v1")
+        expected = store.search("clips", points[4].vector, top_k=5, filter=parse_where("studio=false", SCHEMA))
+    aliases = json.loads((tmp_path / "aliases.json").read_text())
+    assert aliases == {"clips": "clips_v1"}
+    with open_store(tmp_path) as reopened:
+        assert reopened.describe("clips").count == len(points)  # from stats, before the shard is opened
+        assert reopened.describe("clips").metadata["model"] == "m"
+        again = reopened.search("clips", points[4].vector, top_k=5, filter=parse_where("studio=false", SCHEMA))
+        assert [(h.id, h.payload) for h in again] == [(h.id, h.payload) for h in expected]
+        assert reopened.retrieve("clips", [points[2].id])[0].payload == points[2].payload
+
+
+def test_edge_cannot_match_booleans_on_undeclared_fields(tmp_path: Path) -> None:
+    with open_store(tmp_path) as store:
+        store.create_collection("c", dim=DIM, payload_schema={})
+        store.upsert("c", _points(4))
+        with pytest.raises(InvalidFilter, match="declared BOOL"):
+            store.count("c", Filter(must=[Match("studio", True)]))
+
+
+def test_edge_rejects_server_only_options(tmp_path: Path) -> None:
+    with open_store(tmp_path) as store:
+        with pytest.raises(InvalidArgument, match="one local shard"):
+            store.create_collection("c", dim=DIM, payload_schema={}, shard_number=2)
+        with pytest.raises(InvalidArgument, match="Qdrant server"):
+            store.create_collection("c", dim=DIM, payload_schema={}, shard_key="eu")
+        store.create_collection("q", dim=DIM, payload_schema={}, quantization="int8", on_disk=True, shard_number=1)
+        store.upsert("q", _points(20))
+        assert store.search("q", _points(20)[7].vector, top_k=1)[0].id == _points(20)[7].id
+
+
+def test_two_stores_in_one_process_share_shards(tmp_path: Path) -> None:
+    with open_store(tmp_path) as first, open_store(tmp_path) as second:
+        first.create_collection("c", dim=DIM, payload_schema={})
+        first.upsert("c", _points(5))
+        assert second.count("c") == 5
+        second.set_alias("live", "c")
+        assert first.resolve("live") == "c"
+
+
+_HOLDER = textwrap.dedent("""
+    import sys
+    from paraseek.storage import open_store
+    store = open_store(sys.argv[1])
+    print(store.count("clips"), flush=True)
+    store.set_alias("from_child", "clips")
+    print("ready", flush=True)
+    sys.stdin.readline()
+    store.close()
+""")
+
+
+@pytest.mark.slow
+def test_a_second_process_gets_a_clear_lock_error(tmp_path: Path) -> None:
+    with open_store(tmp_path) as store:
+        store.create_collection("clips", dim=DIM, payload_schema={})
+        store.create_collection("other", dim=DIM, payload_schema={})
+        store.upsert("clips", _points(3))
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(tmp_path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdin is not None
+        assert holder.stdout.readline().strip() == "3"
+        assert holder.stdout.readline().strip() == "ready"
+        with open_store(tmp_path) as store:
+            assert store.resolve("from_child") == "clips"  # alias written by the other process
+            assert store.describe("clips").count == 3
+            with pytest.raises(FailedPrecondition, match="open in another process"):
+                store.count("clips")
+            with pytest.raises(FailedPrecondition, match="open in another process"):
+                store.delete_collection("clips")
+            store.upsert("other", _points(2))  # other collections stay usable
+            holder.stdin.write("\n")
+            holder.stdin.flush()
+            assert holder.wait(timeout=30) == 0
+            assert store.count("clips") == 3
+    finally:
+        if holder.poll() is None:
+            holder.kill()
