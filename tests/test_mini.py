@@ -1,0 +1,132 @@
+"""paraseek-mini: offline loading, pinned hashes, batching invariance, level sensitivity, and quality on
+freshly synthesised held-out speech."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from paraseek.audio import load_audio
+from paraseek.errors import CheckpointError
+from paraseek.model import get_config, load_model
+from paraseek.model import hub, mini
+from paraseek.model.mini import htk_mel_filterbank, minilm_dir, sha256_file
+from paraseek.testing import speak, tone
+
+
+@pytest.fixture(scope="module")
+def model():  # type: ignore[no-untyped-def]
+    return load_model()
+
+
+def test_default_model_loads_offline_with_pinned_weights(model, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    config = get_config("paraseek-mini")
+    assert model.name == "paraseek-mini" and model.embedding_dim == 256
+    assert model.fingerprint == config.weights["sha256"]
+    assert sha256_file(minilm_dir() / "model.safetensors") == config.text["sha256"]
+    weights = hub.PACKAGE_DIR / config.weights["package_file"]
+    assert weights.stat().st_size < 25 * 1024 * 1024
+
+
+def test_tampered_text_encoder_is_refused(tmp_path: Path) -> None:
+    copy = tmp_path / "minilm"
+    shutil.copytree(minilm_dir(), copy)
+    data = bytearray((copy / "model.safetensors").read_bytes())
+    data[-1] ^= 0x01
+    (copy / "model.safetensors").write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="SHA-256"):
+        load_model("paraseek-mini", tokenizer=copy)
+
+
+def test_tampered_shipped_weights_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = get_config("paraseek-mini")
+    package = tmp_path / "package"
+    target = package / config.weights["package_file"]
+    target.parent.mkdir(parents=True)
+    data = bytearray((hub.PACKAGE_DIR / config.weights["package_file"]).read_bytes())
+    data[len(data) // 2] ^= 0x01
+    target.write_bytes(bytes(data))
+    monkeypatch.setattr(hub, "PACKAGE_DIR", package)
+    monkeypatch.setattr(mini, "PACKAGE_DIR", package)
+    with pytest.raises(CheckpointError, match="SHA-256"):
+        load_model("paraseek-mini")
+
+
+def test_mel_filterbank_shape_and_partition() -> None:
+    filters = htk_mel_filterbank(513, 80, 16000, 0.0, 8000.0)
+    assert filters.shape == (513, 80)
+    assert float(filters.min()) >= 0.0 and float(filters.max()) <= 1.0
+    # every filter peaks at 1 and neighbouring triangles overlap so that their sum stays <= 1 + eps
+    assert torch.all(filters.sum(dim=0) > 0)
+    assert float(filters[1:-1].sum(dim=1).max()) <= 1.0 + 1e-6
+
+
+def test_batched_equals_single(model) -> None:  # type: ignore[no-untyped-def]
+    waves = [tone(4.7, frequency=140.0, seed=1), tone(1.3, frequency=300.0, seed=2),
+             tone(0.15, seed=3), tone(2.9, amplitude=0.02, seed=4), tone(3.0, channels=2, seed=5)]
+    single = np.stack([model.embed_audio([w])[0] for w in waves])
+    batched = model.embed_audio(waves)
+    np.testing.assert_allclose(batched, single, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(batched, axis=1), 1.0, atol=1e-5)
+
+
+def test_level_changes_the_embedding(model) -> None:  # type: ignore[no-untyped-def]
+    wave = tone(3.0, frequency=180.0)
+    loud, quiet = model.embed_audio([wave * 2.0, wave * 0.05])
+    scores = model.classify(np.stack([loud, quiet]), {"volume": ["quiet", "loud"]})["volume"]
+    assert float(loud @ quiet) < 0.999
+    assert scores[0, 1] - scores[0, 0] > scores[1, 1] - scores[1, 0]  # the louder copy leans to "loud"
+
+
+@pytest.fixture(scope="module")
+def held_out_speech(tmp_path_factory: pytest.TempPathFactory) -> dict[str, np.ndarray]:
+    """Fresh clips from held-out voices (m7, f4) saying sentences absent from the corpus."""
+    root = tmp_path_factory.mktemp("speech")
+    sentences = ["Yesterday the orange lantern swung above our quiet harbour.",
+                 "Please bring the seven blue notebooks to the meeting room."]
+    clips: dict[str, np.ndarray] = {}
+    for voice, base in (("en+m7", 40), ("en+f4", 50)):
+        for s, text in enumerate(sentences):
+            for label, pitch, speed in (("low", 5, 170), ("high", 95, 170), ("slow", base, 105), ("fast", base, 300)):
+                path = speak(root / f"{voice}-{s}-{label}.wav", text, voice=voice, pitch=pitch, speed=speed)
+                wave, _ = load_audio(path)
+                wave = wave[0] / np.sqrt(np.mean(wave[0] ** 2)) * 0.05  # -26 dBFS, the corpus' middle level
+                clips[f"{voice}-{s}-{label}"] = wave.astype(np.float32)
+    return clips
+
+
+@pytest.mark.parametrize(("low", "high", "group"), [("low", "high", ["low-pitched", "high-pitched"]),
+                                                      ("slow", "fast", ["slow", "fast"])])
+def test_held_out_speech_is_ordered(model, held_out_speech, low: str, high: str, group: list[str]) -> None:  # type: ignore[no-untyped-def]
+    keys = sorted({k.rsplit("-", 1)[0] for k in held_out_speech})
+    correct = 0
+    for key in keys:
+        audio = model.embed_audio([held_out_speech[f"{key}-{low}"], held_out_speech[f"{key}-{high}"]])
+        scores = model.classify(audio, {"g": group})["g"]
+        margin = scores[:, 1] - scores[:, 0]  # leaning towards the second tag
+        correct += int(margin[1] > margin[0]) + int(scores[0].argmax() == 0) + int(scores[1].argmax() == 1)
+    assert correct >= 0.8 * 3 * len(keys)
+
+
+def test_loud_and_quiet_speech_classified(model, held_out_speech) -> None:  # type: ignore[no-untyped-def]
+    waves = [held_out_speech[k] for k in sorted(held_out_speech) if k.endswith("-low") or k.endswith("-fast")]
+    loud = [w * np.float32(10 ** (12 / 20)) for w in waves]  # about -14 dBFS
+    quiet = [w * np.float32(10 ** (-9 / 20)) for w in waves]  # about -35 dBFS
+    scores = model.classify(model.embed_audio(loud + quiet), {"volume": ["quiet", "loud"]})["volume"]
+    predicted = scores.argmax(axis=1)
+    expected = np.array([1] * len(loud) + [0] * len(quiet))
+    assert np.mean(predicted == expected) >= 0.85
+
+
+def test_bfloat16_matches_float32(model) -> None:  # type: ignore[no-untyped-def]
+    half = load_model(dtype="bfloat16")
+    waves = [tone(2.5, frequency=130.0), tone(1.5, frequency=260.0, amplitude=0.05)]
+    cosine = (model.embed_audio(waves) * half.embed_audio(waves)).sum(axis=1)
+    assert cosine.min() > 0.999
+    texts = ["A woman whispers in a small room."]
+    assert float((model.embed_text(texts) * half.embed_text(texts)).sum()) > 0.999

@@ -1,0 +1,238 @@
+"""Training: losses on hand-made inputs, class-balanced sampling, CPU training runs (single and DDP)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import socket
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from paraseek.errors import InvalidArgument
+from paraseek.model import load_model
+from paraseek.testing import tiny_paraspeechclap_config, tone, write_audio
+from paraseek.training.losses import info_nce, tag_classification_loss
+from paraseek.training.sampler import BalancedBatchSampler, rare_tags, sample_weights, tag_weights
+from paraseek.training.train import TrainSettings, lr_schedule, same_style_targets, train
+from paraseek.training.data import Example
+
+# --- losses --------------------------------------------------------------------------------------
+
+
+def test_info_nce_perfect_diagonal_has_closed_form() -> None:
+    embeddings = torch.eye(4, dtype=torch.float64)
+    scale = 10.0
+    expected = math.log(1 + 3 * math.exp(-scale))  # -log(e^s / (e^s + 3 e^0)), both directions equal
+    assert float(info_nce(embeddings, embeddings, scale)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_info_nce_uniform_scores_give_log_batch_size() -> None:
+    same = torch.nn.functional.normalize(torch.ones(6, 3), dim=-1)
+    assert float(info_nce(same, same, 50.0)) == pytest.approx(math.log(6), rel=1e-6)
+
+
+def test_info_nce_swapped_pairs_cost_more_than_matched() -> None:
+    audio = torch.eye(3)
+    assert float(info_nce(audio, audio[[1, 0, 2]], 5.0)) > float(info_nce(audio, audio, 5.0))
+
+
+def test_soft_targets_of_identical_styles() -> None:
+    def example(pitch: str) -> Example:
+        return Example(Path("x.wav"), ("c",), {"pitch": (pitch,)}, "train", "s", None)
+
+    targets = same_style_targets([example("low"), example("high"), example("low")])
+    np.testing.assert_allclose(targets.numpy(), [[0.5, 0, 0.5], [0, 1, 0], [0.5, 0, 0.5]])
+    distinct = torch.eye(3)
+    merged = torch.nn.functional.normalize(torch.tensor([[1.0, 0, 1], [0, 1, 0], [1, 0, 1]]), dim=-1)
+    # hard targets prefer telling the two same-style clips apart; soft targets prefer merging them
+    assert float(info_nce(distinct, distinct, 20.0)) < float(info_nce(merged, merged, 20.0))
+    assert float(info_nce(merged, merged, 20.0, targets)) < float(info_nce(distinct, distinct, 20.0, targets))
+    assert float(info_nce(merged, merged, 20.0, targets)) == pytest.approx(2 / 3 * math.log(2), rel=1e-4)
+
+
+def test_tag_classification_loss_hand_computed() -> None:
+    audio = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    tags = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])  # one prompt head, two tags
+    labels = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    known = torch.tensor([[1.0, 1.0], [0.0, 0.0]])  # second clip's group is unlabelled
+    loss = tag_classification_loss(audio, tags, labels, known, 2.0)
+    expected = (math.log1p(math.exp(-2.0)) + math.log1p(math.exp(0.0))) / 2
+    assert float(loss) == pytest.approx(expected, rel=1e-6)
+    # averaging over two identical heads changes nothing
+    assert float(tag_classification_loss(audio, tags.repeat(2, 1, 1), labels, known, 2.0)) == pytest.approx(expected, rel=1e-6)
+
+
+def test_lr_schedule_warms_up_and_decays() -> None:
+    settings = TrainSettings(manifest="m", out_dir="o", steps=100, warmup_steps=10, final_lr_fraction=0.1)
+    factor = lr_schedule(settings)
+    assert factor(0) == pytest.approx(0.1)
+    assert factor(9) == pytest.approx(1.0)
+    assert factor(10) == pytest.approx(1.0)
+    assert factor(100) == pytest.approx(0.1)
+    assert factor(55) == pytest.approx(0.55)
+
+
+# --- sampling ------------------------------------------------------------------------------------
+
+TAGS = [["pitch:low"]] * 80 + [["pitch:high"]] * 20 + [["pitch:high", "texture:creaky"]] * 5
+
+
+def test_tag_weights_variants() -> None:
+    weights = tag_weights(TAGS, "inverse")
+    assert weights == {"pitch:low": 1 / 80, "pitch:high": 1 / 25, "texture:creaky": 1 / 5}
+    assert tag_weights(TAGS, "sqrt")["pitch:low"] == pytest.approx(1 / math.sqrt(80))
+    assert tag_weights(TAGS, "log")["texture:creaky"] == pytest.approx(1 / math.log(6))
+    with pytest.raises(InvalidArgument):
+        tag_weights(TAGS, "cubic")
+
+
+def test_sample_weight_is_mean_of_tag_weights() -> None:
+    weights = sample_weights(TAGS, "inverse")
+    raw = np.array([1 / 80] * 80 + [1 / 25] * 20 + [(1 / 25 + 1 / 5) / 2] * 5)
+    np.testing.assert_allclose(weights, raw / raw.sum())
+    assert rare_tags(TAGS, 0.34) == {"texture:creaky"}
+
+
+def test_balanced_sampler_guarantees_rare_tags_and_balances_classes() -> None:
+    sampler = BalancedBatchSampler(TAGS, batch_size=10, batches_per_epoch=200, weighting="inverse",
+                                   min_rare=2, rare_fraction=0.34, seed=3)
+    counts: Counter[str] = Counter()
+    for batch in sampler:
+        assert len(batch) == len(set(batch)) == 10
+        assert sum("texture:creaky" in TAGS[i] for i in batch) >= 2
+        counts.update(t for i in batch for t in TAGS[i] if t.startswith("pitch"))
+    # 80:25 in the data; inverse-frequency weighting brings the two pitch classes close to even
+    assert 0.8 < counts["pitch:high"] / counts["pitch:low"] < 1.6
+    uniform = BalancedBatchSampler(TAGS, batch_size=10, batches_per_epoch=200, weighting="uniform", seed=3)
+    uniform_high = sum("pitch:high" in TAGS[i] for batch in uniform for i in batch)
+    assert uniform_high < counts["pitch:high"] / 2
+
+
+def test_sampler_differs_by_rank_and_epoch_and_is_reproducible() -> None:
+    def first(rank: int, epoch: int) -> list[int]:
+        sampler = BalancedBatchSampler(TAGS, 8, 3, seed=1, rank=rank)
+        sampler.set_epoch(epoch)
+        return next(iter(sampler))
+
+    assert first(0, 0) == first(0, 0)
+    assert first(0, 0) != first(1, 0)
+    assert first(0, 0) != first(0, 1)
+
+
+def test_sampler_rejects_bad_arguments() -> None:
+    with pytest.raises(InvalidArgument):
+        BalancedBatchSampler(TAGS, 1, 3)
+    with pytest.raises(InvalidArgument):
+        BalancedBatchSampler(TAGS[:4], 8, 3)
+
+
+# --- training runs -------------------------------------------------------------------------------
+
+
+def write_corpus(root: Path, n: int = 8) -> Path:
+    """A tiny labelled corpus of tones: low/high pitch, train and test rows."""
+    rows = []
+    for i in range(n):
+        pitch = "high-pitched" if i % 2 else "low-pitched"
+        frequency = 400.0 if i % 2 else 110.0
+        path = write_audio(root / "clips" / f"{i}.wav", tone(1.0 + 0.1 * i, frequency=frequency, seed=i))
+        rows.append({"path": str(path.relative_to(root)), "captions": [f"A {pitch} voice.", f"Someone {pitch} talks."],
+                     "tags": {"pitch": pitch}, "split": "test" if i >= n - 2 else "train", "speaker": f"s{i % 3}"})
+    manifest = root / "manifest.jsonl"
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return manifest
+
+
+def tiny_settings(tmp_path: Path, **changes: object) -> TrainSettings:
+    config_path = tmp_path / "tiny.json"
+    config_path.write_text(json.dumps(tiny_paraspeechclap_config().to_dict()))
+    settings = TrainSettings(
+        manifest=str(write_corpus(tmp_path / "corpus")), out_dir=str(tmp_path / "run"), model=str(config_path),
+        steps=2, batch_size=2, lr=1e-3, crop_seconds=0.8, classification_weight=1.0, tag_prompts=("A {} voice.", "{} speech"),
+        balance="inverse", min_rare=1, workers=0, threads=1, log_every=1, eval_every=1000, checkpoint_every=1, seed=0,
+    )
+    return dataclasses.replace(settings, **changes)
+
+
+def _ddp_worker(rank: int, world_size: int, port: int, settings: TrainSettings) -> None:
+    os.environ.update({"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "WORLD_SIZE": str(world_size),
+                       "RANK": str(rank), "LOCAL_RANK": str(rank)})
+    torch.set_num_threads(1)
+    train(settings)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_ddp_two_processes_gloo_then_resume(tmp_path: Path) -> None:
+    settings = tiny_settings(tmp_path)
+    torch.multiprocessing.spawn(_ddp_worker, args=(2, free_port(), settings), nprocs=2, join=True)
+    run = Path(settings.out_dir)
+    state = torch.load(run / "checkpoint-last.pt", weights_only=True)
+    assert state["step"] == 2
+    config = tiny_paraspeechclap_config()
+    trained = load_model(config=config, checkpoint=run / "weights.pt")
+    initial = load_model(config=config, random_init=True)
+    before = initial.network.audio_projection.linear1.weight  # type: ignore[attr-defined]
+    after = trained.network.audio_projection.linear1.weight  # type: ignore[attr-defined]
+    assert not torch.allclose(before, after)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["clips"] == 2 and set(metrics["classification"]) == {"pitch"}
+    # a later run with more steps resumes from step 2 (single process this time)
+    train(dataclasses.replace(settings, steps=3))
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert {"event": "resumed", "step": 2} in log
+    assert torch.load(run / "checkpoint-last.pt", weights_only=True)["step"] == 3
+
+
+def test_mini_trains_with_cached_text_features(tmp_path: Path) -> None:
+    settings = tiny_settings(tmp_path, model="paraseek-mini", steps=3, batch_size=4, cache_audio=True,
+                             same_style_positives=True, gain_db=1.0, noise_probability=0.5, checkpoint_every=1000)
+    results = train(settings)
+    assert results["retrieval"]["text_to_audio"]["queries"] == 4  # unique test captions
+    model = load_model("paraseek-mini", checkpoint=Path(settings.out_dir) / "weights.pt")
+    assert model.embed_text(["A low-pitched voice."]).shape == (1, 256)
+
+
+def test_paraspeechcaps_rows_are_read_with_groups(tmp_path: Path) -> None:
+    from paraseek.training.data import load_examples
+
+    row = {"source": "voxceleb", "relative_audio_path": "id1/a.wav", "text_description": ["A deep, husky voice."],
+           "intrinsic_tags": ["deep", "husky"], "situational_tags": None, "speakerid": "id1", "gender": "male"}
+    manifest = tmp_path / "psc.jsonl"
+    manifest.write_text(json.dumps(row) + "\n")
+    groups = {"pitch": ["shrill", "nasal", "deep"], "texture": ["silky", "husky"], "volume": ["loud"]}
+    [example] = load_examples(manifest, audio_root=tmp_path / "audio", style_groups=groups)
+    assert example.audio_path == tmp_path / "audio" / "voxceleb" / "id1" / "a.wav"
+    assert example.tags == {"pitch": ("deep",), "texture": ("husky",)}
+    assert example.captions == ("A deep, husky voice.",) and example.split == "train"
+    with pytest.raises(InvalidArgument, match="audio_root"):
+        load_examples(manifest, style_groups=groups)
+
+
+def test_train_and_synth_commands(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from paraseek.cli.main import cli
+
+    manifest = write_corpus(tmp_path / "corpus")
+    result = CliRunner().invoke(cli, ["train", "--manifest", str(manifest), "--out-dir", str(tmp_path / "run"),
+                                      "--steps", "2", "--batch-size", "3", "--lr", "1e-3", "--crop-seconds", "1",
+                                      "--workers", "0", "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    assert "text_to_audio" in result.output and (tmp_path / "run" / "weights.pt").is_file()
+    result = CliRunner().invoke(cli, ["synth", str(tmp_path / "synth"), "--clips", "2", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in (tmp_path / "synth" / "manifest.jsonl").read_text().splitlines()]
+    assert len(rows) == 2 and all((tmp_path / "synth" / r["path"]).is_file() for r in rows)
+    assert CliRunner().invoke(cli, ["train", "--steps", "2"]).exit_code == 2  # needs a manifest or a recipe
