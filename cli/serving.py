@@ -1,0 +1,94 @@
+"""``paraseek serve``: the gRPC server."""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+
+DEFAULT_ADDRESS = "127.0.0.1:50051"
+
+
+@click.command()
+@click.option("--address", default=DEFAULT_ADDRESS, show_default=True, envvar="PARASEEK_ADDRESS",
+              help="HOST:PORT to listen on (port 0 picks a free one).")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, envvar="PARASEEK_DATA_DIR",
+              help="Embedded store directory (default: $PARASEEK_DATA_DIR or ~/.local/share/paraseek).")
+@click.option("--qdrant-url", default=None, envvar="PARASEEK_QDRANT_URL", help="Serve from this Qdrant server instead.")
+@click.option("--qdrant-api-key", default=None, envvar="PARASEEK_QDRANT_API_KEY", help="API key of the Qdrant server.")
+@click.option("--model", default=None, envvar="PARASEEK_MODEL",
+              help="Registered model name or model config file (default: paraseek-mini).")
+@click.option("--checkpoint", default=None, help="Weights file or hf-hub:owner/repo for --model.")
+@click.option("--random-init", is_flag=True, help="Seeded random weights instead of a checkpoint (benchmarks).")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
+@click.option("--dtype", type=click.Choice(["float32", "bfloat16", "float16"]), default="float32", show_default=True)
+@click.option("--collection", "default_collection", default=None, envvar="PARASEEK_COLLECTION",
+              help="Collection or alias searched when a request names none.")
+@click.option("--read-token", default=None, envvar="PARASEEK_READ_TOKEN", help="Bearer token required for every RPC.")
+@click.option("--admin-token", default=None, envvar="PARASEEK_ADMIN_TOKEN", help="A second accepted token, for admins.")
+@click.option("--tls-cert", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="PEM certificate (chain) for TLS; needs --tls-key.")
+@click.option("--tls-key", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="PEM private key for TLS.")
+@click.option("--metrics-port", type=click.IntRange(min=0, max=65535), default=0, show_default=True,
+              help="Serve Prometheus metrics on this HTTP port (0: off).")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Torch intra-op threads (default: torch's choice). One per core the server may use.")
+@click.option("--max-workers", type=click.IntRange(min=1), default=16, show_default=True, help="RPC worker threads.")
+@click.option("--max-concurrent-rpcs", type=click.IntRange(min=1), default=64, show_default=True,
+              help="RPCs in flight beyond this are refused with RESOURCE_EXHAUSTED.")
+@click.option("--cache-size", type=click.IntRange(min=0), default=10_000, show_default=True,
+              help="Text embeddings kept in the LRU cache (0: off).")
+@click.option("--batching/--no-batching", default=True, show_default=True,
+              help="Merge concurrent text queries into one encoder call.")
+@click.option("--max-batch", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option("--max-wait-ms", type=click.FloatRange(min=0), default=2.0, show_default=True,
+              help="Longest a text query waits for others to share its encoder call.")
+@click.option("--grace", type=click.FloatRange(min=0), default=5.0, show_default=True,
+              help="Seconds running calls may finish after SIGTERM.")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info", show_default=True)
+def serve(random_init: bool, grace: float, log_level: str, **settings: Any) -> None:
+    """Serve style search over gRPC until SIGTERM or Ctrl-C.
+
+    Health (grpc.health.v1) says NOT_SERVING until the model is loaded and warmed; the port
+    answers from the start. Logs are JSON lines on stderr. With several workers per machine,
+    set --threads and OMP_WAIT_POLICY=PASSIVE (the default here) to avoid CPU oversubscription.
+
+    \b
+    Examples:
+      paraseek serve --data-dir ./data --address 0.0.0.0:50051 --metrics-port 9090
+      paraseek serve --qdrant-url http://qdrant:6334 --read-token "$TOKEN" \\
+          --tls-cert server.pem --tls-key server.key
+    """
+    # OpenMP reads this when torch loads: idle threads sleep instead of spinning on shared cores.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    from paraseek.errors import ParaseekError
+    from paraseek.model import load_model
+    from paraseek.server import ParaseekServer, ServerConfig
+    from paraseek.server.logs import configure_json_logging
+
+    configure_json_logging(log_level.upper())
+    loader = None
+    if random_init:
+        loader = functools.partial(load_model, settings["model"], device=settings["device"], dtype=settings["dtype"],
+                                   random_init=True)
+    try:
+        config = ServerConfig(grace_seconds=grace, **settings)
+        server = ParaseekServer(config, model_loader=loader).start()
+    except ParaseekError as error:
+        raise click.ClickException(f"{type(error).__name__}: {error}") from None
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    click.echo(f"paraseek listening on {server.address}", err=True)
+    while not stop.wait(0.2):
+        if server.load_error is not None:
+            server.stop(grace=0)
+            error = server.load_error
+            raise click.ClickException(f"the model failed to load: {type(error).__name__}: {error}")
+    server.stop(grace)

@@ -1,0 +1,288 @@
+"""Requests, responses, filters, credentials and errors shared by the sync and async clients."""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import grpc
+import numpy as np
+from google.protobuf import json_format
+
+from paraseek.errors import InvalidArgument, InvalidFilter, ParaseekError, error_for_status
+from paraseek.client.types import CollectionSummary, RankedClip, SearchHit, SearchResult, ServerInfo, StyleScore
+from paraseek.v1 import filter_pb2, paraseek_pb2
+
+SERVER_ENV = "PARASEEK_SERVER"
+DEFAULT_SERVER = "127.0.0.1:50051"
+ERROR_TYPE_KEY = "paraseek-error-type"
+DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024 * 1024
+
+#: Audio for a request: encoded bytes, or a path to an audio file (sent as is, not decoded here).
+Audio = bytes | str | os.PathLike[str]
+#: Negative descriptions: texts (server's default weight) or {text: weight}.
+Negatives = Sequence[str] | Mapping[str, float]
+
+
+def server_address(server: str | None) -> str:
+    """``server``, else ``$PARASEEK_SERVER``, else ``127.0.0.1:50051``."""
+    return server or os.environ.get(SERVER_ENV) or DEFAULT_SERVER
+
+
+def channel_options(max_message_bytes: int) -> list[tuple[str, int]]:
+    return [("grpc.max_receive_message_length", max_message_bytes),
+            ("grpc.max_send_message_length", max_message_bytes)]
+
+
+def tls_credentials(tls_ca: bytes | str | os.PathLike[str] | None, tls: bool) -> grpc.ChannelCredentials | None:
+    """Channel credentials: a root certificate (PEM bytes or file), the system roots (``tls``), or none."""
+    if tls_ca is not None:
+        pem = tls_ca if isinstance(tls_ca, bytes) else Path(tls_ca).read_bytes()
+        return grpc.ssl_channel_credentials(root_certificates=pem)
+    return grpc.ssl_channel_credentials() if tls else None
+
+
+def auth_metadata(token: str | None) -> tuple[tuple[str, str], ...]:
+    return (("authorization", f"Bearer {token}"),) if token else ()
+
+
+def backoff_delay(attempt: int, base: float, cap: float = 2.0) -> float:
+    """Exponential backoff with jitter: about ``base * 2**attempt`` seconds, at most ``cap``."""
+    return min(cap, base * 2**attempt) * random.uniform(0.5, 1.0)
+
+
+def translate(error: grpc.RpcError) -> ParaseekError:
+    """The typed paraseek error for a failed call (the server names the class in trailing metadata)."""
+    code = error.code() if hasattr(error, "code") else None
+    details = error.details() if hasattr(error, "details") else None
+    error_type = None
+    trailing = error.trailing_metadata() if hasattr(error, "trailing_metadata") else None
+    for key, value in trailing or ():
+        if key == ERROR_TYPE_KEY:
+            error_type = value.decode() if isinstance(value, bytes) else str(value)
+    name = code.name if isinstance(code, grpc.StatusCode) else "UNKNOWN"
+    return error_for_status(name, details or name.lower().replace("_", " "), error_type)
+
+
+# --- filters -----------------------------------------------------------------------------------
+
+
+def filter_message(data: Mapping[str, Any]) -> filter_pb2.Filter:
+    """A protobuf Filter from the dict form (``{"must": [{"key": "gender", "match": "female"}, ...]}``).
+
+    Condition kinds: ``match`` (string, integer or boolean), ``match_any`` (list), ``range``
+    (``{"gt", "gte", "lt", "lte"}``), ``text``, ``is_empty``, ``{"nested": key, "filter": {...}}``
+    and ``{"filter": {...}}``.
+    """
+    return _filter(data, "filter")
+
+
+def _filter(data: Any, where: str) -> filter_pb2.Filter:
+    if not isinstance(data, Mapping):
+        raise InvalidFilter(f"{where}: expected an object with must/should/must_not, got {data!r}")
+    unknown = set(data) - {"must", "should", "must_not"}
+    if unknown:
+        raise InvalidFilter(f"{where}: unknown keys {sorted(unknown)} (allowed: must, should, must_not)")
+    message = filter_pb2.Filter()
+    for clause in ("must", "should", "must_not"):
+        items = data.get(clause) or []
+        if not isinstance(items, list):
+            raise InvalidFilter(f"{where}.{clause}: expected a list, got {items!r}")
+        getattr(message, clause).extend(_condition(item, f"{where}.{clause}[{i}]") for i, item in enumerate(items))
+    return message
+
+
+def _condition(data: Any, where: str) -> filter_pb2.Condition:
+    if not isinstance(data, Mapping):
+        raise InvalidFilter(f"{where}: expected a condition object, got {data!r}")
+    keys = set(data)
+    if keys == {"filter"}:
+        return filter_pb2.Condition(filter=_filter(data["filter"], f"{where}.filter"))
+    if keys == {"nested", "filter"}:
+        return filter_pb2.Condition(key=str(data["nested"]), nested=_filter(data["filter"], f"{where}.filter"))
+    kinds = keys - {"key"}
+    if "key" not in data or len(kinds) != 1:
+        raise InvalidFilter(f"{where}: a condition is {{'key': FIELD, KIND: VALUE}}, got {dict(data)!r}")
+    key, kind = data["key"], kinds.pop()
+    value = data[kind]
+    if not isinstance(key, str):
+        raise InvalidFilter(f"{where}: key must be a string, got {key!r}")
+    if kind == "match":
+        return _match(key, value, where)
+    if kind == "match_any":
+        return _match_any(key, value, where)
+    if kind == "range":
+        if not isinstance(value, Mapping) or not value or not set(value) <= {"gt", "gte", "lt", "lte"}:
+            raise InvalidFilter(f"{where}: range must be an object with gt/gte/lt/lte, got {value!r}")
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value.values()):
+            raise InvalidFilter(f"{where}: range bounds must be finite numbers, got {value!r}")
+        return filter_pb2.Condition(key=key, range=filter_pb2.Range(**{k: float(v) for k, v in value.items()}))
+    if kind == "text":
+        return filter_pb2.Condition(key=key, text=str(value))
+    if kind == "is_empty":
+        return filter_pb2.Condition(key=key, is_empty=bool(value))
+    raise InvalidFilter(f"{where}: unknown condition kind {kind!r} (match, match_any, range, text, is_empty)")
+
+
+def _match(key: str, value: Any, where: str) -> filter_pb2.Condition:
+    if isinstance(value, bool):
+        return filter_pb2.Condition(key=key, match_bool=value)
+    if isinstance(value, int):
+        return filter_pb2.Condition(key=key, match_int=value)
+    if isinstance(value, str):
+        return filter_pb2.Condition(key=key, match_keyword=value)
+    raise InvalidFilter(f"{where}: match takes a string, integer or boolean, got {value!r} (use range for floats)")
+
+
+def _match_any(key: str, values: Any, where: str) -> filter_pb2.Condition:
+    if not isinstance(values, (list, tuple)) or not values:
+        raise InvalidFilter(f"{where}: match_any takes a non-empty list, got {values!r}")
+    if all(isinstance(v, str) for v in values):
+        return filter_pb2.Condition(key=key, any_keywords=filter_pb2.KeywordList(values=values))
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return filter_pb2.Condition(key=key, any_ints=filter_pb2.IntegerList(values=values))
+    if all(isinstance(v, bool) for v in values):
+        either = filter_pb2.Filter(should=[filter_pb2.Condition(key=key, match_bool=v) for v in dict.fromkeys(values)])
+        return filter_pb2.Condition(filter=either)
+    raise InvalidFilter(f"{where}: match_any values must be all strings, all integers or all booleans: {values!r}")
+
+
+# --- requests ----------------------------------------------------------------------------------
+
+
+def audio_input(audio: Audio | None = None, point_id: str | None = None, what: str = "audio") -> paraseek_pb2.AudioInput:
+    """An AudioInput from encoded bytes, an audio file path, or a stored point id (exactly one)."""
+    if (audio is None) == (point_id is None):
+        raise InvalidArgument(f"{what}: give exactly one of audio (bytes or a file path) or point_id")
+    if point_id is not None:
+        return paraseek_pb2.AudioInput(point_id=point_id)
+    return paraseek_pb2.AudioInput(data=audio if isinstance(audio, bytes) else Path(audio).read_bytes())
+
+
+def search_fields(*, collection: str | None, where: str | None, filter: Mapping[str, Any] | None, top_k: int,
+                  score_threshold: float | None, group_by: str | None, fields: Sequence[str] | None,
+                  explain_top: int, exact: bool) -> dict[str, Any]:
+    """Fields common to SearchRequest and SearchByAudioRequest."""
+    if isinstance(fields, str):
+        raise InvalidArgument("fields must be a list of payload field names, not one string")
+    request: dict[str, Any] = {
+        "collection": collection or "", "where": where or "", "top_k": top_k, "group_by": group_by or "",
+        "payload_fields": list(fields or ()), "explain_top": explain_top, "exact": exact,
+    }
+    if filter:
+        request["filter"] = filter_message(filter)
+    if score_threshold is not None:
+        request["score_threshold"] = score_threshold
+    return request
+
+
+def negative_descriptions(negatives: Negatives | None) -> list[paraseek_pb2.NegativeDescription]:
+    if not negatives:
+        return []
+    if isinstance(negatives, str):
+        raise InvalidArgument("negatives must be a list of texts or a {text: weight} mapping, not one string")
+    if isinstance(negatives, Mapping):
+        return [paraseek_pb2.NegativeDescription(text=t, weight=float(w)) for t, w in negatives.items()]
+    return [paraseek_pb2.NegativeDescription(text=t) for t in negatives]
+
+
+# --- responses ---------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """JSON numbers come back as floats; give integral ones back as ints."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value
+
+
+def struct_dict(message: Any) -> dict[str, Any]:
+    return _plain(json_format.MessageToDict(message))
+
+
+def search_result(response: paraseek_pb2.SearchResponse) -> SearchResult:
+    hits = [SearchHit(id=hit.id, score=hit.score, payload=struct_dict(hit.payload),
+                      styles={group: [StyleScore(t.tag, t.score) for t in tags.tags] for group, tags in hit.styles.items()})
+            for hit in response.hits]
+    timing = response.timing
+    return SearchResult(hits=hits, collection=response.collection, model=response.model, encode_ms=timing.encode_ms,
+                        search_ms=timing.search_ms, total_ms=timing.total_ms, text_cached=response.text_cached)
+
+
+def classification(response: paraseek_pb2.ClassifyResponse) -> dict[str, list[StyleScore]]:
+    return {group.group: [StyleScore(t.tag, t.score) for t in group.tags] for group in response.groups}
+
+
+def ranking(response: paraseek_pb2.RerankResponse) -> list[RankedClip]:
+    return [RankedClip(index=r.index, score=r.score) for r in response.ranked]
+
+
+def embeddings(response: paraseek_pb2.EmbedResponse) -> np.ndarray:
+    return np.array([list(e.values) for e in response.embeddings], dtype=np.float32)
+
+
+def collection_summary(info: paraseek_pb2.CollectionInfo) -> CollectionSummary:
+    return CollectionSummary(name=info.name, aliases=list(info.aliases), count=info.count, dim=info.dim,
+                             model=info.model, model_fingerprint=info.model_fingerprint,
+                             payload_schema=dict(info.payload_schema), metadata=struct_dict(info.metadata))
+
+
+def server_info(info: paraseek_pb2.ServerInfo) -> ServerInfo:
+    return ServerInfo(model=info.model, model_fingerprint=info.model_fingerprint, embedding_dim=info.embedding_dim,
+                      sample_rate=info.sample_rate,
+                      style_groups={g: list(tags.values) for g, tags in info.style_groups.items()},
+                      default_collection=info.default_collection, max_text_chars=info.max_text_chars,
+                      max_top_k=info.max_top_k, max_rerank_clips=info.max_rerank_clips,
+                      max_audio_seconds=info.max_audio_seconds, max_message_bytes=info.max_message_bytes,
+                      version=info.version)
+
+
+def search_request(text: str, *, negatives: Negatives | None, like: Audio | None, like_point: str | None,
+                   like_weight: float | None, **fields: Any) -> paraseek_pb2.SearchRequest:
+    request = paraseek_pb2.SearchRequest(text=text, negatives=negative_descriptions(negatives),
+                                         **search_fields(**fields))
+    if like is not None or like_point is not None:
+        request.example.CopyFrom(audio_input(like, like_point, "like"))
+    if like_weight is not None:
+        request.example_weight = like_weight
+    return request
+
+
+def search_by_audio_request(audio: Audio | None, point_id: str | None, **fields: Any) -> paraseek_pb2.SearchByAudioRequest:
+    return paraseek_pb2.SearchByAudioRequest(audio=audio_input(audio, point_id), **search_fields(**fields))
+
+
+def classify_request(audio: Audio | None, point_id: str | None, collection: str | None,
+                     styles: Sequence[str] | None) -> paraseek_pb2.ClassifyRequest:
+    if isinstance(styles, str):
+        raise InvalidArgument("styles must be a list of style names, not one string")
+    return paraseek_pb2.ClassifyRequest(audio=audio_input(audio, point_id), collection=collection or "",
+                                        styles=list(styles or ()))
+
+
+def rerank_request(text: str, clips: Sequence[Audio]) -> paraseek_pb2.RerankRequest:
+    if isinstance(clips, (bytes, str)):
+        raise InvalidArgument("clips must be a list of clips (bytes or file paths)")
+    return paraseek_pb2.RerankRequest(text=text, clips=[c if isinstance(c, bytes) else Path(c).read_bytes() for c in clips])
+
+
+def embed_text_request(texts: Sequence[str]) -> paraseek_pb2.EmbedTextRequest:
+    if isinstance(texts, str):
+        raise InvalidArgument("texts must be a list of strings, not one string")
+    return paraseek_pb2.EmbedTextRequest(texts=list(texts))
+
+
+def embed_audio_request(clips: Sequence[Audio], point_ids: Sequence[str], collection: str | None) -> paraseek_pb2.EmbedAudioRequest:
+    if isinstance(clips, (bytes, str)) or isinstance(point_ids, str):
+        raise InvalidArgument("clips and point_ids must be lists")
+    inputs = [audio_input(c, None, f"clip {i}") for i, c in enumerate(clips)]
+    inputs += [audio_input(None, p) for p in point_ids]
+    return paraseek_pb2.EmbedAudioRequest(clips=inputs, collection=collection or "")

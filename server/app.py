@@ -1,0 +1,164 @@
+"""The paraseek gRPC server: services, health, reflection, auth, TLS, metrics, background model loading."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from collections.abc import Callable
+from concurrent import futures
+from pathlib import Path
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from paraseek.errors import DeadlineExceeded, FailedPrecondition
+from paraseek.model import EmbeddingModel, load_model
+from paraseek.server.auth import TokenAuthInterceptor
+from paraseek.server.config import ServerConfig
+from paraseek.server.engine import QueryEngine
+from paraseek.server.metrics import Metrics
+from paraseek.server.service import ParaseekServicer
+from paraseek.storage import VectorStore, open_store
+from paraseek.v1 import paraseek_pb2, paraseek_pb2_grpc
+
+log = logging.getLogger("paraseek.server")
+SERVICE_NAME = paraseek_pb2.DESCRIPTOR.services_by_name["Paraseek"].full_name
+
+
+class ParaseekServer:
+    """A paraseek server over ``store`` (default: opened from ``config``).
+
+    :meth:`start` binds the port and returns at once; the model (``model_loader()``, default
+    ``load_model`` with the config's model) loads and warms in a background thread. Until then,
+    health says NOT_SERVING and model RPCs answer UNAVAILABLE, while liveness (the health
+    service itself) and the collection RPCs already answer.
+    """
+
+    def __init__(self, config: ServerConfig, *, store: VectorStore | None = None,
+                 model_loader: Callable[[], EmbeddingModel] | None = None) -> None:
+        self.config = config
+        self.metrics = Metrics()
+        self._owns_store = store is None
+        self.store = store if store is not None else open_store(config.data_dir, url=config.qdrant_url,
+                                                                 api_key=config.qdrant_api_key)
+        self._loader = model_loader or functools.partial(load_model, config.model, checkpoint=config.checkpoint,
+                                                         device=config.device, dtype=config.dtype)
+        self.servicer = ParaseekServicer(self.store, config, self.metrics)
+        self.health = health.HealthServicer()
+        self.engine: QueryEngine | None = None
+        self.port = 0
+        self._server: grpc.Server | None = None
+        self._metrics_http: Any = None
+        self._loaded = threading.Event()
+        self._load_error: BaseException | None = None
+        self._stopped = False
+
+    @property
+    def address(self) -> str:
+        """``host:port`` the server listens on (the real port when the config asked for port 0)."""
+        host = self.config.address.rsplit(":", 1)[0]
+        return f"{host}:{self.port}"
+
+    def start(self) -> ParaseekServer:
+        """Bind, start serving, and begin loading the model in the background."""
+        config = self.config
+        interceptors = [TokenAuthInterceptor(config.tokens)] if config.tokens else []
+        server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=config.max_workers, thread_name_prefix="paraseek-rpc"),
+            interceptors=interceptors,
+            options=[("grpc.max_receive_message_length", config.max_message_bytes),
+                     ("grpc.max_send_message_length", config.max_message_bytes)],
+            maximum_concurrent_rpcs=config.max_concurrent_rpcs,
+        )
+        paraseek_pb2_grpc.add_ParaseekServicer_to_server(self.servicer, server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        for service in ("", SERVICE_NAME):
+            self.health.set(service, health_pb2.HealthCheckResponse.NOT_SERVING)
+        reflection.enable_server_reflection(
+            (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+        try:
+            if config.tls_cert is not None and config.tls_key is not None:
+                credentials = grpc.ssl_server_credentials([(Path(config.tls_key).read_bytes(),
+                                                            Path(config.tls_cert).read_bytes())])
+                self.port = server.add_secure_port(config.address, credentials)
+            else:
+                self.port = server.add_insecure_port(config.address)
+        except RuntimeError as error:
+            raise FailedPrecondition(f"cannot listen on {config.address}: {error}") from None
+        server.start()
+        self._server = server
+        if config.metrics_port:
+            host = config.metrics_host
+            self._metrics_http = self.metrics.serve_http(config.metrics_port, host)
+        log.info("listening", extra={"address": self.address, "tls": config.tls_cert is not None,
+                                     "auth": bool(config.tokens), "metrics_port": config.metrics_port})
+        threading.Thread(target=self._load, name="paraseek-model-loader", daemon=True).start()
+        return self
+
+    def _load(self) -> None:
+        try:
+            if self.config.threads is not None:
+                import torch
+
+                torch.set_num_threads(self.config.threads)
+            model = self._loader()
+            engine = QueryEngine(model, self.store, self.config, self.metrics)
+            engine.warm()
+            if self._stopped:
+                engine.close()
+                return
+            self.engine = engine
+            self.servicer.attach(engine)
+            for service in ("", SERVICE_NAME):
+                self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
+            self.metrics.model_ready.set(1)
+            log.info("serving", extra={"model": model.name, "fingerprint": model.fingerprint[:16]})
+        except BaseException as error:  # reported by wait_ready; health stays NOT_SERVING
+            self._load_error = error
+            log.exception("the model failed to load")
+        finally:
+            self._loaded.set()
+
+    @property
+    def load_error(self) -> BaseException | None:
+        """Why the model failed to load, once it has (``None`` while loading or when loaded)."""
+        return self._load_error
+
+    def wait_ready(self, timeout: float | None = None) -> None:
+        """Block until the model is loaded and warmed; re-raise its loading error if it failed."""
+        if not self._loaded.wait(timeout):
+            raise DeadlineExceeded(f"the model was not ready within {timeout} s")
+        if self._load_error is not None:
+            raise self._load_error
+
+    def wait_for_termination(self) -> None:
+        """Block until the server stops."""
+        if self._server is not None:
+            self._server.wait_for_termination()
+
+    def stop(self, grace: float | None = None) -> None:
+        """Stop taking calls, let running ones finish for ``grace`` seconds, release everything."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self.health.enter_graceful_shutdown()
+        if self._server is not None:
+            self._server.stop(self.config.grace_seconds if grace is None else grace).wait()
+        if self._metrics_http is not None:
+            http_server, _ = self._metrics_http
+            http_server.shutdown()
+            http_server.server_close()
+        if self.engine is not None:
+            self.engine.close()
+        if self._owns_store:
+            self.store.close()
+        log.info("stopped")
+
+    def __enter__(self) -> ParaseekServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop(grace=0)

@@ -1,0 +1,79 @@
+"""Server settings: one frozen dataclass, filled by ``paraseek serve`` or by code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from paraseek.errors import InvalidArgument
+
+DEFAULT_ADDRESS = "127.0.0.1:50051"
+MAX_TOP_K = 1000
+MAX_EXPLAIN_TOP = 10
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """How a paraseek server runs.
+
+    Storage: the embedded store in ``data_dir`` (default ``$PARASEEK_DATA_DIR``) unless
+    ``qdrant_url`` names a Qdrant server. Model: ``model`` (registered name, default the shipped
+    model) with optional ``checkpoint``. Security: bearer tokens (``read_token``, ``admin_token``;
+    none means no authentication) and TLS (``tls_cert`` + ``tls_key``, PEM files). Speed: an LRU
+    cache of ``cache_size`` text embeddings (0 disables it) and a micro-batcher that merges
+    concurrent text queries into one encoder call of at most ``max_batch`` texts, waiting at most
+    ``max_wait_ms`` for company. ``threads`` sets torch's intra-op threads (``None`` leaves the
+    default). ``metrics_port`` serves Prometheus metrics over HTTP (0 disables it).
+    """
+
+    address: str = DEFAULT_ADDRESS
+    data_dir: Path | None = None
+    qdrant_url: str | None = None
+    qdrant_api_key: str | None = None
+    model: str | None = None
+    checkpoint: str | None = None
+    device: str = "cpu"
+    dtype: str = "float32"
+    default_collection: str | None = None
+    read_token: str | None = None
+    admin_token: str | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    metrics_port: int = 0
+    metrics_host: str = "0.0.0.0"
+    threads: int | None = None
+    max_workers: int = 16
+    max_concurrent_rpcs: int = 64
+    max_message_bytes: int = 32 * 1024 * 1024
+    max_text_chars: int = 1000
+    max_negatives: int = 8
+    max_rerank_clips: int = 32
+    max_audio_seconds: float = 60.0
+    max_embed_texts: int = 256
+    cache_size: int = 10_000
+    batching: bool = True
+    max_batch: int = 64
+    max_wait_ms: float = 2.0
+    grace_seconds: float = 5.0
+
+    def __post_init__(self) -> None:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise InvalidArgument("TLS needs both a certificate and a key")
+        if self.admin_token is not None and self.read_token is None:
+            raise InvalidArgument("an admin token needs a read token too (give both, or neither)")
+        for name in ("max_workers", "max_concurrent_rpcs", "max_message_bytes", "max_text_chars", "max_batch",
+                     "max_rerank_clips", "max_embed_texts"):
+            if getattr(self, name) < 1:
+                raise InvalidArgument(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("cache_size", "metrics_port", "max_negatives", "max_wait_ms", "grace_seconds"):
+            if getattr(self, name) < 0:
+                raise InvalidArgument(f"{name} must not be negative, got {getattr(self, name)}")
+        if self.max_audio_seconds <= 0:
+            raise InvalidArgument("max_audio_seconds must be positive")
+        if self.threads is not None and self.threads < 1:
+            raise InvalidArgument("threads must be at least 1")
+
+    @property
+    def tokens(self) -> tuple[str, ...]:
+        """Bearer tokens the server accepts (empty: authentication is off)."""
+        return tuple(t for t in (self.read_token, self.admin_token) if t)

@@ -1,0 +1,388 @@
+"""What the server does, free of gRPC: embed queries (cached, batched), search, explain, classify, rerank."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from paraseek.audio import decode_bytes
+from paraseek.errors import (
+    AudioError,
+    Cancelled,
+    DeadlineExceeded,
+    EmptyText,
+    InvalidArgument,
+    ModelMismatch,
+    PointNotFound,
+    RequestTooLarge,
+    TextTooLong,
+)
+from paraseek.model import ZERO_SHOT_PROMPT, EmbeddingModel
+from paraseek.server.batching import MicroBatcher
+from paraseek.server.cache import EmbeddingCache
+from paraseek.server.config import MAX_EXPLAIN_TOP, MAX_TOP_K, ServerConfig
+from paraseek.server.metrics import Metrics
+from paraseek.storage import (
+    CollectionInfo,
+    Filter,
+    Hit,
+    VectorStore,
+    check_filter_fields,
+    filter_from_dict,
+    parse_where,
+)
+
+DEFAULT_NEGATIVE_WEIGHT = 0.5
+DEFAULT_EXAMPLE_WEIGHT = 0.5
+DEFAULT_TOP_K = 10
+CUSTOM_GROUP = "styles"
+MAX_CUSTOM_STYLES = 64
+_BUFFER_REPR = re.compile(r"<_io\.BytesIO object at 0x[0-9a-fA-F]+>")
+
+
+class Scope:
+    """The caller's deadline and liveness, checked between stages of a request."""
+
+    def __init__(self, time_remaining: Callable[[], float | None] = lambda: None,
+                 is_active: Callable[[], bool] = lambda: True) -> None:
+        self._time_remaining = time_remaining
+        self._is_active = is_active
+
+    def remaining(self) -> float | None:
+        """Seconds left before the caller's deadline (``None``: no deadline)."""
+        return self._time_remaining()
+
+    def check(self, stage: str) -> None:
+        """Raise ``DeadlineExceeded`` if the deadline passed, ``Cancelled`` if the caller went away."""
+        remaining = self._time_remaining()
+        if remaining is not None and remaining <= 0:
+            raise DeadlineExceeded(f"the deadline passed before {stage}")
+        if not self._is_active():
+            raise Cancelled(f"the caller cancelled the request before {stage}")
+
+
+@dataclass(frozen=True)
+class StoredPoint:
+    """A clip given by the id of a point stored in the request's collection."""
+
+    id: str
+
+
+#: A clip in a request: encoded audio bytes or a stored point.
+Clip = bytes | StoredPoint
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """Options shared by every kind of search."""
+
+    collection: str = ""
+    filter: dict[str, Any] | None = None
+    where: str = ""
+    top_k: int = DEFAULT_TOP_K
+    score_threshold: float | None = None
+    group_by: str | None = None
+    payload_fields: tuple[str, ...] = ()
+    explain_top: int = 1
+    exact: bool = False
+
+
+@dataclass(frozen=True)
+class ExplainedHit:
+    hit: Hit
+    #: group -> [(tag, cosine)], best first
+    styles: dict[str, list[tuple[str, float]]]
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    hits: list[ExplainedHit]
+    collection: str
+    encode_seconds: float
+    search_seconds: float
+    text_cached: bool
+
+
+class QueryEngine:
+    """Serves queries against ``store`` with ``model``; thread-safe.
+
+    Query vectors: a description ``t`` with negatives ``n_i`` (weights ``w_i``) gives
+    ``normalise(t - sum w_i n_i)``; an example clip ``c`` with weight ``a`` then gives
+    ``normalise(a c + (1 - a) q)``. All embeddings are unit length.
+    """
+
+    def __init__(self, model: EmbeddingModel, store: VectorStore, config: ServerConfig, metrics: Metrics) -> None:
+        self.model = model
+        self.store = store
+        self.config = config
+        self.metrics = metrics
+        self.cache = EmbeddingCache(config.cache_size)
+        self.batcher = (MicroBatcher(model.embed_text, max_batch=config.max_batch, max_wait=config.max_wait_ms / 1000,
+                                     on_batch=metrics.batch_size.observe) if config.batching else None)
+        self._groups = model.style_groups()
+        self._group_embeddings: dict[str, np.ndarray] = {}
+
+    def warm(self) -> None:
+        """Run every encoder once and embed the style-tag prompts used for explanations."""
+        for group, tags in self._groups.items():
+            self._group_embeddings[group] = self.model.embed_text([ZERO_SHOT_PROMPT.format(tag) for tag in tags])
+        self.model.embed_text(["a calm voice"])
+        seconds = 1.0
+        t = np.arange(int(seconds * self.model.sample_rate), dtype=np.float32) / self.model.sample_rate
+        self.model.embed_audio([0.1 * np.sin(2 * np.pi * 220 * t)], self.model.sample_rate)
+
+    def close(self) -> None:
+        """Stop the batcher thread."""
+        if self.batcher is not None:
+            self.batcher.close()
+
+    # --- building blocks -----------------------------------------------------------------------
+
+    def check_text(self, text: str, what: str = "text") -> str:
+        """``text`` without surrounding spaces; ``EmptyText`` / ``TextTooLong`` when unusable."""
+        stripped = text.strip()
+        if not stripped:
+            raise EmptyText(f"{what} is empty")
+        if len(stripped) > self.config.max_text_chars:
+            raise TextTooLong(f"{what} has {len(stripped)} characters; the limit is {self.config.max_text_chars}")
+        return stripped
+
+    def embed_texts(self, texts: Sequence[str], scope: Scope) -> tuple[np.ndarray, bool]:
+        """Unit embeddings of checked texts (cache, then the batcher or the model); True if all were cached."""
+        key_prefix = self.model.fingerprint
+        rows: list[np.ndarray | None] = []
+        for text in texts:
+            row = self.cache.get((key_prefix, text))
+            self.metrics.cache_lookups.labels(result="miss" if row is None else "hit").inc()
+            rows.append(row)
+        missing = list(dict.fromkeys(text for text, row in zip(texts, rows, strict=True) if row is None))
+        if missing:
+            scope.check("text encoding")
+            if self.batcher is not None:
+                computed = self.batcher.embed(missing, timeout=scope.remaining())
+            else:
+                computed = self.model.embed_text(missing)
+            fresh = dict(zip(missing, computed, strict=True))
+            for text, row in fresh.items():
+                self.cache.put((key_prefix, text), row)
+            rows = [fresh[text] if row is None else row for text, row in zip(texts, rows, strict=True)]
+        return np.stack(rows).astype(np.float32, copy=False), not missing
+
+    def decode(self, data: bytes, what: str = "audio") -> tuple[np.ndarray, int]:
+        """Decode encoded audio within the configured length limit."""
+        if not data:
+            raise AudioError(f"{what} is empty")
+        try:
+            return decode_bytes(data, max_seconds=self.config.max_audio_seconds)
+        except AudioError as error:
+            # soundfile names the in-memory buffer by its repr; keep messages stable and readable
+            detail = _BUFFER_REPR.sub("the audio bytes", str(error).removeprefix("audio bytes: "))
+            raise AudioError(f"{what}: {detail}") from None
+
+    def embed_clips(self, clips: Sequence[Clip], collection: str | None, scope: Scope) -> np.ndarray:
+        """Unit embeddings of clips given as bytes (decoded and encoded) or stored points (looked up)."""
+        rows: list[np.ndarray | None] = [None] * len(clips)
+        waves, rates, positions = [], [], []
+        for index, clip in enumerate(clips):
+            if isinstance(clip, StoredPoint):
+                if collection is None:
+                    raise InvalidArgument("a clip given by point id needs a collection")
+                rows[index] = self.point_vector(collection, clip.id)
+            else:
+                wave, rate = self.decode(clip, f"clip {index}" if len(clips) > 1 else "audio")
+                waves.append(wave)
+                rates.append(rate)
+                positions.append(index)
+        if waves:
+            scope.check("audio encoding")
+            for position, row in zip(positions, self.model.embed_audio(waves, rates), strict=True):
+                rows[position] = row
+        return np.stack(rows).astype(np.float32, copy=False)  # type: ignore[arg-type]
+
+    def point_vector(self, collection: str, point_id: str) -> np.ndarray:
+        """The stored (unit) vector of ``point_id`` in ``collection``."""
+        points = self.store.retrieve(collection, [point_id], with_vectors=True)
+        if not points:
+            raise PointNotFound(f"no point {point_id!r} in collection {collection!r}")
+        return points[0].vector
+
+    def collection(self, name: str) -> CollectionInfo:
+        """The collection (or alias target) a request names, checked against the served model."""
+        if not name:
+            name = self.config.default_collection or ""
+        if not name:
+            names = [info.name for info in self.store.list_collections()]
+            if len(names) != 1:
+                raise InvalidArgument("name a collection (the server has no default collection); "
+                                      f"available: {', '.join(names) or 'none'}")
+            name = names[0]
+        info = self.store.describe(name)
+        built_with = info.metadata.get("model")
+        fingerprint = info.metadata.get("model_fingerprint")
+        if (built_with is not None and built_with != self.model.name) or (
+                fingerprint is not None and fingerprint != self.model.fingerprint) or info.dim != self.model.embedding_dim:
+            raise ModelMismatch(
+                f"collection {info.name!r} was built with model {built_with!r} (fingerprint {str(fingerprint)[:12]}, "
+                f"{info.dim}-d) but this server runs {self.model.name!r} (fingerprint {self.model.fingerprint[:12]}, "
+                f"{self.model.embedding_dim}-d); serve it with that model, or re-index it with this one")
+        return info
+
+    def build_filter(self, info: CollectionInfo, structured: dict[str, Any] | None, where: str) -> Filter | None:
+        """The structured filter AND the where-expression, checked against the collection's schema."""
+        parts: list[Filter] = []
+        if structured:
+            parsed = filter_from_dict(structured)
+            if not parsed.is_empty:
+                check_filter_fields(parsed, info.payload_schema)
+                parts.append(parsed)
+        if where.strip():
+            parts.append(parse_where(where, info.payload_schema))
+        if not parts:
+            return None
+        return parts[0] if len(parts) == 1 else Filter(must=parts)
+
+    def explain(self, vector: np.ndarray, top: int | None) -> dict[str, list[tuple[str, float]]]:
+        """The ``top`` (``None``: all) best-matching style tags of a clip embedding, per attribute group."""
+        if top == 0:
+            return {}
+        styles: dict[str, list[tuple[str, float]]] = {}
+        for group, tags in self._groups.items():
+            scores = self._group_embeddings[group] @ vector
+            order = np.argsort(-scores, kind="stable")[:top]
+            styles[group] = [(tags[i], float(scores[i])) for i in order]
+        return styles
+
+    # --- requests ------------------------------------------------------------------------------
+
+    def check_options(self, options: SearchOptions) -> None:
+        if not 1 <= options.top_k <= MAX_TOP_K:
+            raise InvalidArgument(f"top_k must be in 1..{MAX_TOP_K}, got {options.top_k}")
+        if not 0 <= options.explain_top <= MAX_EXPLAIN_TOP:
+            raise InvalidArgument(f"explain_top must be in 0..{MAX_EXPLAIN_TOP}, got {options.explain_top}")
+        if options.score_threshold is not None and not np.isfinite(options.score_threshold):
+            raise InvalidArgument("score_threshold must be a finite number")
+
+    def search(self, text: str, options: SearchOptions, scope: Scope, *,
+               negatives: Sequence[tuple[str, float]] = (), example: Clip | None = None,
+               example_weight: float = DEFAULT_EXAMPLE_WEIGHT) -> SearchOutcome:
+        """Search by description (with optional negatives and example clip)."""
+        started = time.perf_counter()
+        self.check_options(options)
+        if len(negatives) > self.config.max_negatives:
+            raise RequestTooLarge(f"{len(negatives)} negative descriptions; the limit is {self.config.max_negatives}")
+        if not 0.0 <= example_weight <= 1.0:
+            raise InvalidArgument(f"example_weight must be in [0, 1], got {example_weight}")
+        described = bool(text.strip()) or example is None
+        texts = [self.check_text(text, "the description")] if described else []
+        if negatives and not described:
+            raise EmptyText("negative descriptions steer a description; give one")
+        weights = []
+        for index, (negative, weight) in enumerate(negatives):
+            if not 0.0 < weight <= 2.0:
+                raise InvalidArgument(f"negative description {index}: weight must be in (0, 2], got {weight}")
+            texts.append(self.check_text(negative, f"negative description {index}"))
+            weights.append(weight)
+        info = self.collection(options.collection)
+        query_filter = self.build_filter(info, options.filter, options.where)
+        text_query, cached = None, False
+        if texts:
+            vectors, cached = self.embed_texts(texts, scope)
+            steered = vectors[0] - np.asarray(weights, dtype=np.float32) @ vectors[1:]
+            text_query = _unit(steered, "the description minus its negatives")
+        clip = self.embed_clips([example], info.name, scope)[0] if example is not None else None
+        query = _combine(text_query, clip, example_weight)
+        encoded = time.perf_counter()
+        return self._run_search(info, query, query_filter, options, scope, started, encoded, cached)
+
+    def search_by_audio(self, clip: Clip, options: SearchOptions, scope: Scope) -> SearchOutcome:
+        """Search by example clip; a stored point is left out of its own results."""
+        started = time.perf_counter()
+        self.check_options(options)
+        info = self.collection(options.collection)
+        query_filter = self.build_filter(info, options.filter, options.where)
+        query = self.embed_clips([clip], info.name, scope)[0]
+        encoded = time.perf_counter()
+        exclude = clip.id if isinstance(clip, StoredPoint) else None
+        return self._run_search(info, query, query_filter, options, scope, started, encoded, False, exclude=exclude)
+
+    def _run_search(self, info: CollectionInfo, query: np.ndarray, query_filter: Filter | None,
+                    options: SearchOptions, scope: Scope, started: float, encoded: float, cached: bool,
+                    exclude: str | None = None) -> SearchOutcome:
+        scope.check("the search")
+        top_k = options.top_k + (1 if exclude else 0)
+        with_payload: bool | list[str] = list(options.payload_fields) if options.payload_fields else True
+        hits = self.store.search(info.name, query, top_k=top_k, filter=query_filter,
+                                 score_threshold=options.score_threshold, with_payload=with_payload,
+                                 group_by=options.group_by or None, exact=options.exact,
+                                 with_vectors=options.explain_top > 0)
+        if exclude is not None:
+            hits = [hit for hit in hits if hit.id != exclude][:options.top_k]
+        searched = time.perf_counter()
+        explained = [ExplainedHit(hit, self.explain(hit.vector, options.explain_top) if hit.vector is not None else {})
+                     for hit in hits]
+        return SearchOutcome(explained, info.name, encoded - started, searched - encoded, cached)
+
+    def classify(self, clip: Clip, collection: str, styles: Sequence[str], scope: Scope) -> dict[str, list[tuple[str, float]]]:
+        """Zero-shot scores of one clip: caller's candidate styles, or every group of the model."""
+        if len(styles) > MAX_CUSTOM_STYLES:
+            raise RequestTooLarge(f"{len(styles)} candidate styles; the limit is {MAX_CUSTOM_STYLES}")
+        candidates = list(dict.fromkeys(self.check_text(s, f"style {i}") for i, s in enumerate(styles)))
+        info_name = self.collection(collection).name if isinstance(clip, StoredPoint) else None
+        vector = self.embed_clips([clip], info_name, scope)[0]
+        if not candidates:
+            return self.explain(vector, None)
+        prompts, _ = self.embed_texts([ZERO_SHOT_PROMPT.format(style) for style in candidates], scope)
+        scores = prompts @ vector
+        order = np.argsort(-scores, kind="stable")
+        return {CUSTOM_GROUP: [(candidates[i], float(scores[i])) for i in order]}
+
+    def rerank(self, text: str, clips: Sequence[bytes], scope: Scope) -> list[tuple[int, float]]:
+        """Best-of-N: ``(index, cosine)`` of every clip against the description, best first."""
+        description = self.check_text(text, "the description")
+        if not clips:
+            raise InvalidArgument("rerank needs at least one clip")
+        if len(clips) > self.config.max_rerank_clips:
+            raise RequestTooLarge(f"{len(clips)} clips; the limit is {self.config.max_rerank_clips}")
+        target, _ = self.embed_texts([description], scope)
+        embeddings = self.embed_clips(list(clips), None, scope)
+        scores = embeddings @ target[0]
+        return [(int(i), float(scores[i])) for i in np.argsort(-scores, kind="stable")]
+
+    def embed_text_request(self, texts: Sequence[str], scope: Scope) -> np.ndarray:
+        if not texts:
+            raise InvalidArgument("no texts given")
+        if len(texts) > self.config.max_embed_texts:
+            raise RequestTooLarge(f"{len(texts)} texts; the limit is {self.config.max_embed_texts}")
+        return self.embed_texts([self.check_text(t, f"text {i}") for i, t in enumerate(texts)], scope)[0]
+
+    def embed_audio_request(self, clips: Sequence[Clip], collection: str, scope: Scope) -> np.ndarray:
+        if not clips:
+            raise InvalidArgument("no clips given")
+        if len(clips) > self.config.max_rerank_clips:
+            raise RequestTooLarge(f"{len(clips)} clips; the limit is {self.config.max_rerank_clips}")
+        name = self.collection(collection).name if any(isinstance(c, StoredPoint) for c in clips) else None
+        return self.embed_clips(clips, name, scope)
+
+
+def _combine(text_query: np.ndarray | None, clip: np.ndarray | None, clip_weight: float) -> np.ndarray:
+    """The search vector from a text query and/or an example clip embedding."""
+    if text_query is not None and clip is not None:
+        return _unit(clip_weight * clip + (1 - clip_weight) * text_query, "the example clip combined with the description")
+    if text_query is not None:
+        return text_query
+    if clip is not None:
+        return clip
+    raise EmptyText("give a description or an example clip")
+
+
+def _unit(vector: np.ndarray, what: str) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    if not np.isfinite(norm) or norm < 1e-6:
+        raise InvalidArgument(f"{what} leaves no direction to search (the vector is zero); lower the weights")
+    return (vector / norm).astype(np.float32)
+

@@ -1,0 +1,158 @@
+"""The gRPC servicer: requests in, engine calls, responses out; typed errors become status codes."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Callable
+from importlib import metadata
+from typing import Any, TypeVar
+
+import grpc
+
+from paraseek.errors import Internal, ParaseekError, Unavailable, status_name
+from paraseek.server import convert
+from paraseek.server.auth import ERROR_TYPE_KEY
+from paraseek.server.config import MAX_TOP_K, ServerConfig
+from paraseek.server.engine import DEFAULT_EXAMPLE_WEIGHT, DEFAULT_NEGATIVE_WEIGHT, QueryEngine, Scope
+from paraseek.server.metrics import Metrics
+from paraseek.storage import VectorStore
+from paraseek.v1 import filter_pb2, paraseek_pb2, paraseek_pb2_grpc
+
+log = logging.getLogger("paraseek.server")
+Response = TypeVar("Response")
+
+
+def _scope(context: grpc.ServicerContext) -> Scope:
+    return Scope(time_remaining=context.time_remaining, is_active=context.is_active)
+
+
+def rpc(method: Callable[..., Response]) -> Callable[..., Response]:
+    """Wrap a servicer method: metrics, a log line, and typed errors turned into status codes.
+
+    The error's class name travels in the trailing metadata key ``paraseek-error-type`` so the
+    client can raise the same class.
+    """
+    name = method.__name__
+
+    @functools.wraps(method)
+    def handler(self: ParaseekServicer, request: Any, context: grpc.ServicerContext) -> Response:
+        started = time.perf_counter()
+        code = "OK"
+        try:
+            return method(self, request, context)
+        except ParaseekError as error:
+            code = status_name(error)
+            failure: ParaseekError = error
+        except Exception as error:  # a bug, not the caller's fault: log it, answer INTERNAL
+            log.exception("unexpected error in %s", name)
+            code, failure = "INTERNAL", Internal(f"internal error ({type(error).__name__}); see the server log")
+        finally:
+            elapsed = time.perf_counter() - started
+            self.metrics.requests.labels(rpc=name, code=code).inc()
+            self.metrics.stage_seconds.labels(rpc=name, stage="total").observe(elapsed)
+            log.info("rpc", extra={"rpc": name, "code": code, "ms": round(elapsed * 1e3, 3), "peer": context.peer()})
+        context.set_trailing_metadata(((ERROR_TYPE_KEY, type(failure).__name__),))
+        context.abort(grpc.StatusCode[code], str(failure))
+
+    return handler
+
+
+class ParaseekServicer(paraseek_pb2_grpc.ParaseekServicer):
+    """Implements ``paraseek.v1.Paraseek``; answers UNAVAILABLE until the model is ready."""
+
+    def __init__(self, store: VectorStore, config: ServerConfig, metrics: Metrics) -> None:
+        self.store = store
+        self.config = config
+        self.metrics = metrics
+        self._engine: QueryEngine | None = None
+
+    def attach(self, engine: QueryEngine) -> None:
+        """Start answering model RPCs with ``engine``."""
+        self._engine = engine
+
+    @property
+    def engine(self) -> QueryEngine:
+        if self._engine is None:
+            raise Unavailable("the model is still loading; retry shortly")
+        return self._engine
+
+    def _stages(self, rpc_name: str, outcome: Any) -> None:
+        self.metrics.stage_seconds.labels(rpc=rpc_name, stage="encode").observe(outcome.encode_seconds)
+        self.metrics.stage_seconds.labels(rpc=rpc_name, stage="search").observe(outcome.search_seconds)
+
+    @rpc
+    def Search(self, request: paraseek_pb2.SearchRequest, context: grpc.ServicerContext) -> paraseek_pb2.SearchResponse:
+        started = time.perf_counter()
+        engine = self.engine
+        negatives = [(n.text, n.weight or DEFAULT_NEGATIVE_WEIGHT) for n in request.negatives]
+        example = convert.clip(request.example, "example") if request.HasField("example") else None
+        weight = request.example_weight if request.HasField("example_weight") else DEFAULT_EXAMPLE_WEIGHT
+        outcome = engine.search(request.text, convert.search_options(request), _scope(context),
+                                negatives=negatives, example=example, example_weight=weight)
+        self._stages("Search", outcome)
+        return convert.search_response(outcome, engine.model.name, time.perf_counter() - started)
+
+    @rpc
+    def SearchByAudio(self, request: paraseek_pb2.SearchByAudioRequest,
+                      context: grpc.ServicerContext) -> paraseek_pb2.SearchResponse:
+        started = time.perf_counter()
+        engine = self.engine
+        outcome = engine.search_by_audio(convert.clip(request.audio), convert.search_options(request), _scope(context))
+        self._stages("SearchByAudio", outcome)
+        return convert.search_response(outcome, engine.model.name, time.perf_counter() - started)
+
+    @rpc
+    def Classify(self, request: paraseek_pb2.ClassifyRequest, context: grpc.ServicerContext) -> paraseek_pb2.ClassifyResponse:
+        engine = self.engine
+        groups = engine.classify(convert.clip(request.audio), request.collection, list(request.styles), _scope(context))
+        return paraseek_pb2.ClassifyResponse(
+            groups=[paraseek_pb2.GroupScores(group=group, tags=[paraseek_pb2.StyleTag(tag=t, score=s) for t, s in tags])
+                    for group, tags in groups.items()],
+            model=engine.model.name)
+
+    @rpc
+    def Rerank(self, request: paraseek_pb2.RerankRequest, context: grpc.ServicerContext) -> paraseek_pb2.RerankResponse:
+        engine = self.engine
+        ranked = engine.rerank(request.text, list(request.clips), _scope(context))
+        return paraseek_pb2.RerankResponse(ranked=[paraseek_pb2.RankedClip(index=i, score=s) for i, s in ranked],
+                                           model=engine.model.name)
+
+    def _embeddings(self, vectors: Any) -> paraseek_pb2.EmbedResponse:
+        engine = self.engine
+        return paraseek_pb2.EmbedResponse(embeddings=[paraseek_pb2.Embedding(values=row.tolist()) for row in vectors],
+                                          model=engine.model.name, model_fingerprint=engine.model.fingerprint)
+
+    @rpc
+    def EmbedText(self, request: paraseek_pb2.EmbedTextRequest, context: grpc.ServicerContext) -> paraseek_pb2.EmbedResponse:
+        return self._embeddings(self.engine.embed_text_request(list(request.texts), _scope(context)))
+
+    @rpc
+    def EmbedAudio(self, request: paraseek_pb2.EmbedAudioRequest, context: grpc.ServicerContext) -> paraseek_pb2.EmbedResponse:
+        clips = [convert.clip(c, f"clip {i}") for i, c in enumerate(request.clips)]
+        return self._embeddings(self.engine.embed_audio_request(clips, request.collection, _scope(context)))
+
+    @rpc
+    def ListCollections(self, request: paraseek_pb2.ListCollectionsRequest,
+                        context: grpc.ServicerContext) -> paraseek_pb2.ListCollectionsResponse:
+        return paraseek_pb2.ListCollectionsResponse(
+            collections=[convert.collection_info(info) for info in self.store.list_collections()])
+
+    @rpc
+    def DescribeCollection(self, request: paraseek_pb2.DescribeCollectionRequest,
+                           context: grpc.ServicerContext) -> paraseek_pb2.CollectionInfo:
+        return convert.collection_info(self.store.describe(request.name))
+
+    @rpc
+    def GetServerInfo(self, request: paraseek_pb2.GetServerInfoRequest,
+                      context: grpc.ServicerContext) -> paraseek_pb2.ServerInfo:
+        model = self.engine.model
+        config = self.config
+        return paraseek_pb2.ServerInfo(
+            model=model.name, model_fingerprint=model.fingerprint, embedding_dim=model.embedding_dim,
+            sample_rate=model.sample_rate,
+            style_groups={g: filter_pb2.KeywordList(values=tags) for g, tags in model.style_groups().items()},
+            default_collection=config.default_collection or "", max_text_chars=config.max_text_chars,
+            max_top_k=MAX_TOP_K, max_rerank_clips=config.max_rerank_clips, max_audio_seconds=config.max_audio_seconds,
+            max_message_bytes=config.max_message_bytes, version=metadata.version("paraseek"))
