@@ -89,6 +89,15 @@ def typed_errors(as_json_option: str | None = "as_json") -> Callable[[Callable[.
               help="Flush the store at most this often (0: after every batch); bounds work redone after a crash.")
 @click.option("--no-finalize", is_flag=True, help="Skip building the HNSW graph at the end (embedded store).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when a terminal).")
+@click.option("--quantization", type=click.Choice(["int8"]), default=None,
+              help="New collections: scalar int8 quantization, rescored with the original vectors.")
+@click.option("--on-disk", is_flag=True, help="New collections: keep original vectors on disk (memory-mapped).")
+@click.option("--shard-number", type=click.IntRange(min=1), default=None,
+              help="New collections on a Qdrant server: shards to spread the collection over.")
+@click.option("--replication-factor", type=click.IntRange(min=1), default=None,
+              help="New collections on a Qdrant server: copies of each shard.")
+@click.option("--shard-key", type=str, default=None,
+              help="New collections on a Qdrant server: custom shard key this corpus is written under.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (the last line of stdout).")
 @typed_errors()
 def index(source: Path, collection: str, data_dir: Path | None, qdrant_url: str | None, qdrant_api_key: str | None,
@@ -96,7 +105,8 @@ def index(source: Path, collection: str, data_dir: Path | None, qdrant_url: str 
           threads: int | None, reindex: bool, shard: str, limit: int | None, corpus: str | None,
           audio_root: Path | None, path_column: str | None, errors_file: Path | None, batch_seconds: float,
           min_seconds: float, max_seconds: float, flush_seconds: float, no_finalize: bool, progress: bool | None,
-          as_json: bool) -> None:
+          quantization: str | None, on_disk: bool, shard_number: int | None, replication_factor: int | None,
+          shard_key: str | None, as_json: bool) -> None:
     """Embed, measure and tag every clip of SOURCE into collection (alias) NAME.
 
     SOURCE is a folder of audio files, a CSV/JSONL/parquet manifest, a ParaSpeechCaps-style
@@ -122,6 +132,9 @@ def index(source: Path, collection: str, data_dir: Path | None, qdrant_url: str 
         collection=collection, corpus=corpus, reindex=reindex, shard=parse_shard(shard), workers=workers,
         threads=threads, batch_seconds=batch_seconds, limit=limit, min_seconds=min_seconds, max_seconds=max_seconds,
         errors_file=errors_file, progress=progress, finalize=not no_finalize, flush_seconds=flush_seconds)
+    requested = {"quantization": quantization, "on_disk": on_disk or None, "shard_number": shard_number,
+                 "replication_factor": replication_factor, "shard_key": shard_key}
+    options.collection_options = {key: value for key, value in requested.items() if value is not None}
     clips = open_source(source, audio_root=audio_root, path_column=path_column)
     embedding_model, options.autocast = load_indexing_model(model or DEFAULT_MODEL, checkpoint=checkpoint,
                                                             device=device, dtype=dtype)

@@ -83,8 +83,11 @@ def check_model(info: CollectionInfo, model: EmbeddingModel, alias: str) -> None
 
 
 def prepare_target(store: VectorStore, alias: str, model: EmbeddingModel, schema: dict[str, FieldType], *,
-                   corpus: str, reindex: bool) -> Target:
+                   corpus: str, reindex: bool, collection_options: dict[str, Any] | None = None) -> Target:
     """Resolve or create the physical collection a run writes to (see the module docstring).
+
+    ``collection_options`` go to ``create_collection`` when a version is created (quantization,
+    on-disk vectors, shard number, replication factor, shard key).
 
     A re-index resumes an unfinished build: if the newest version is newer than the alias target,
     holds no alias and was built with the same model, the run continues it instead of starting over.
@@ -113,7 +116,8 @@ def prepare_target(store: VectorStore, alias: str, model: EmbeddingModel, schema
             return Target(alias=alias, collection=info.name, created=False, swap_alias=True)
     name = f"{alias}_v{max(existing, default=0) + 1}"
     store.create_collection(name, dim=model.embedding_dim, payload_schema=schema,
-                            metadata=collection_metadata(model, corpus, schema, alias))
+                            metadata=collection_metadata(model, corpus, schema, alias),
+                            **(collection_options or {}))
     if current is None and not reindex:
         store.set_alias(alias, name)
     return Target(alias=alias, collection=name, created=True, swap_alias=reindex)

@@ -94,6 +94,7 @@ class IndexOptions:
     progress: bool | None = None
     finalize: bool = True
     autocast: str | None = None
+    collection_options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -307,7 +308,8 @@ def index_corpus(source: Source | str | Path, store: VectorStore, model: Embeddi
     corpus = options.corpus or source.name
     tagger = StyleTagger(model)  # embeds the tag prompts: fails early if the text side cannot load
     schema = payload_schema(model, source.sample_metadata())
-    target = prepare_target(store, options.collection, model, schema, corpus=corpus, reindex=options.reindex)
+    target = prepare_target(store, options.collection, model, schema, corpus=corpus, reindex=options.reindex,
+                            collection_options=options.collection_options)
     errors_path = Path(options.errors_file) if options.errors_file else default_errors_file(
         store, target.collection, options.shard)
     summary = IndexSummary(collection=target.collection, alias=target.alias, corpus=corpus, model=model.name,

@@ -152,3 +152,15 @@ def test_killed_run_resumes_without_loss_or_duplicates(tmp_path: Path, tiny_mode
         assert offset is None
         assert len(points) == n_clips
         assert sorted(p.payload["relative_path"] for p in points) == [f"clip{i:03d}.wav" for i in range(n_clips)]
+
+
+def test_collection_options_reach_the_store(tmp_path: Path, tiny_model_files: tuple[Path, Path]) -> None:
+    source = clips(tmp_path / "clips", 2)
+    runner = CliRunner()
+    refused = runner.invoke(cli, index_args(source, tmp_path / "data", tiny_model_files, "--shard-number", "2", "--json"))
+    assert refused.exit_code != 0
+    assert "shard_number" in last_json_line(refused.stdout)["error"]
+    accepted = runner.invoke(cli, index_args(source, tmp_path / "data2", tiny_model_files,
+                                             "--quantization", "int8", "--on-disk", "--json"))
+    assert accepted.exit_code == 0, accepted.output
+    assert last_json_line(accepted.stdout)["indexed"] == 2
