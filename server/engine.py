@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -42,7 +41,6 @@ DEFAULT_EXAMPLE_WEIGHT = 0.5
 DEFAULT_TOP_K = 10
 CUSTOM_GROUP = "styles"
 MAX_CUSTOM_STYLES = 64
-_BUFFER_REPR = re.compile(r"<_io\.BytesIO object at 0x[0-9a-fA-F]+>")
 
 
 class Scope:
@@ -180,9 +178,7 @@ class QueryEngine:
         try:
             return decode_bytes(data, max_seconds=self.config.max_audio_seconds)
         except AudioError as error:
-            # soundfile names the in-memory buffer by its repr; keep messages stable and readable
-            detail = _BUFFER_REPR.sub("the audio bytes", str(error).removeprefix("audio bytes: "))
-            raise AudioError(f"{what}: {detail}") from None
+            raise AudioError(f"{what}: {str(error).removeprefix('audio bytes: ')}") from None
 
     def embed_clips(self, clips: Sequence[Clip], collection: str | None, scope: Scope) -> np.ndarray:
         """Unit embeddings of clips given as bytes (decoded and encoded) or stored points (looked up)."""

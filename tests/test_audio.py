@@ -62,8 +62,9 @@ def test_decode_bytes_and_errors(tmp_path: Path) -> None:
     assert rate == 16000 and wave.shape == (1, 8000)
     with pytest.raises(AudioError, match="empty"):
         decode_bytes(b"")
-    with pytest.raises(AudioError, match="cannot decode"):
+    with pytest.raises(AudioError, match="cannot decode") as caught:
         decode_bytes(b"RIFF\x00\x00garbage" * 10)
+    assert "BytesIO" not in str(caught.value)
     with pytest.raises(AudioError, match="cannot"):
         load_audio(tmp_path / "missing.wav")
     with pytest.raises(AudioError, match="longer than"):

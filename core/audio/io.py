@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,8 @@ def _decode(source: str | Path | io.BytesIO, name: str, max_seconds: float) -> t
     except AudioError:
         raise
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as error:
-        raise AudioError(f"{name}: cannot decode audio ({error})") from error
+        detail = re.sub(r"<_io\.BytesIO object at 0x[0-9a-f]+>", "the audio bytes", str(error))
+        raise AudioError(f"{name}: cannot decode audio ({detail})") from error
     except OSError as error:
         raise AudioError(f"{name}: cannot read file ({error})") from error
     if data.shape[0] == 0:
