@@ -19,8 +19,9 @@ test: setup
 demo: setup
 	$(VENV)/bin/python scripts/demo.py
 
+## Static checks: ruff, mypy, the import-layering contracts and the Dockerfile lint.
 lint: setup
-	bash docker/lint.sh
+	bash scripts/lint.sh
 
 bench: setup
 	$(PY) benchmarks/embed_speed.py
