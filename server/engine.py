@@ -20,12 +20,12 @@ from paraseek.errors import (
     RequestTooLarge,
     TextTooLong,
 )
+from paraseek.filters import Filter, check_filter_fields, parse_where
 from paraseek.model import ZERO_SHOT_PROMPT, EmbeddingModel
 from paraseek.server.batching import MicroBatcher
 from paraseek.server.cache import EmbeddingCache
 from paraseek.server.config import MAX_EXPLAIN_TOP, MAX_TOP_K, ServerConfig
 from paraseek.server.metrics import Metrics
-from paraseek.filters import Filter, check_filter_fields, parse_where
 from paraseek.storage import CollectionInfo, Hit, VectorStore
 
 DEFAULT_NEGATIVE_WEIGHT = 0.5
