@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from paraseek.storage import FieldType, Point, open_store, parse_where
+from paraseek.filters import FieldType, parse_where
+from paraseek.storage import Point, open_store
 from paraseek.storage.testing import clustered_vectors
 
 SCHEMA = {"gender": FieldType.KEYWORD, "duration": FieldType.FLOAT}

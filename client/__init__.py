@@ -1,6 +1,7 @@
 """The thin paraseek client: gRPC, protobuf and numpy only (no torch, no engine).
 
 ``Client`` blocks, ``AsyncClient`` awaits; both raise the typed errors of ``paraseek.errors``.
+Structured filters are :mod:`paraseek.filters` objects or their dict form.
 
 Example::
 
@@ -14,9 +15,10 @@ Example::
 """
 
 from paraseek.client.aio import AsyncClient
-from paraseek.client.protocol import DEFAULT_SERVER, SERVER_ENV, filter_message
 from paraseek.client.sync import Client
 from paraseek.client.types import CollectionSummary, RankedClip, SearchHit, SearchResult, ServerInfo, StyleScore
+from paraseek.limits import DEFAULT_SERVER_ADDRESS as DEFAULT_SERVER
+from paraseek.limits import SERVER_ENV
 
 __all__ = [
     "DEFAULT_SERVER",
@@ -29,5 +31,4 @@ __all__ = [
     "SearchResult",
     "ServerInfo",
     "StyleScore",
-    "filter_message",
 ]

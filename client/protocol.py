@@ -1,10 +1,10 @@
-"""Requests, responses, filters, credentials and errors shared by the sync and async clients."""
+"""Requests, responses, credentials, retries and errors: the wire side of both clients."""
 
 from __future__ import annotations
 
-import math
 import os
 import random
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -13,24 +13,24 @@ import grpc
 import numpy as np
 from google.protobuf import json_format
 
-from paraseek.errors import InvalidArgument, InvalidFilter, ParaseekError, error_for_status
 from paraseek.client.types import CollectionSummary, RankedClip, SearchHit, SearchResult, ServerInfo, StyleScore
-from paraseek.v1 import filter_pb2, paraseek_pb2
-
-SERVER_ENV = "PARASEEK_SERVER"
-DEFAULT_SERVER = "127.0.0.1:50051"
-ERROR_TYPE_KEY = "paraseek-error-type"
-DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024 * 1024
+from paraseek.errors import DeadlineExceeded, InvalidArgument, ParaseekError, Unavailable, error_for_status
+from paraseek.filter_proto import filter_to_proto
+from paraseek.filters import Filter, filter_from_dict
+from paraseek.limits import DEFAULT_SERVER_ADDRESS, ERROR_TYPE_METADATA_KEY, SERVER_ENV
+from paraseek.v1 import paraseek_pb2
 
 #: Audio for a request: encoded bytes, or a path to an audio file (sent as is, not decoded here).
 Audio = bytes | str | os.PathLike[str]
 #: Negative descriptions: texts (server's default weight) or {text: weight}.
 Negatives = Sequence[str] | Mapping[str, float]
+#: A structured filter: a :class:`~paraseek.filters.Filter`, or its dict form (``{"must": [...]}``).
+FilterInput = Filter | Mapping[str, Any]
 
 
 def server_address(server: str | None) -> str:
     """``server``, else ``$PARASEEK_SERVER``, else ``127.0.0.1:50051``."""
-    return server or os.environ.get(SERVER_ENV) or DEFAULT_SERVER
+    return server or os.environ.get(SERVER_ENV) or DEFAULT_SERVER_ADDRESS
 
 
 def channel_options(max_message_bytes: int) -> list[tuple[str, int]]:
@@ -55,6 +55,41 @@ def backoff_delay(attempt: int, base: float, cap: float = 2.0) -> float:
     return min(cap, base * 2**attempt) * random.uniform(0.5, 1.0)
 
 
+class Attempts:
+    """The retry policy of one call: a deadline over all attempts, and retries with backoff while UNAVAILABLE.
+
+    ``timeout`` is seconds for the whole call (``None``: no deadline); ``retries`` is how many times
+    to try again (``None``: until the deadline).
+    """
+
+    def __init__(self, method: str, timeout: float | None, retries: int | None, backoff: float) -> None:
+        self.method = method
+        self.deadline = None if timeout is None else time.monotonic() + timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.attempt = 0
+
+    def remaining(self) -> float | None:
+        """Seconds left for the next attempt; ``DeadlineExceeded`` once none are."""
+        if self.deadline is None:
+            return None
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise DeadlineExceeded(f"{self.method}: the deadline passed while retrying")
+        return left
+
+    def delay_after(self, error: grpc.RpcError) -> float:
+        """Seconds to wait before trying again after ``error``; raises its typed error when that is final."""
+        typed = translate(error)
+        delay = backoff_delay(self.attempt, self.backoff)
+        out_of_retries = self.retries is not None and self.attempt >= self.retries
+        out_of_time = self.deadline is not None and time.monotonic() + delay >= self.deadline
+        if not isinstance(typed, Unavailable) or out_of_retries or out_of_time:
+            raise typed from None
+        self.attempt += 1
+        return delay
+
+
 def translate(error: grpc.RpcError) -> ParaseekError:
     """The typed paraseek error for a failed call (the server names the class in trailing metadata)."""
     code = error.code() if hasattr(error, "code") else None
@@ -62,93 +97,10 @@ def translate(error: grpc.RpcError) -> ParaseekError:
     error_type = None
     trailing = error.trailing_metadata() if hasattr(error, "trailing_metadata") else None
     for key, value in trailing or ():
-        if key == ERROR_TYPE_KEY:
+        if key == ERROR_TYPE_METADATA_KEY:
             error_type = value.decode() if isinstance(value, bytes) else str(value)
     name = code.name if isinstance(code, grpc.StatusCode) else "UNKNOWN"
     return error_for_status(name, details or name.lower().replace("_", " "), error_type)
-
-
-# --- filters -----------------------------------------------------------------------------------
-
-
-def filter_message(data: Mapping[str, Any]) -> filter_pb2.Filter:
-    """A protobuf Filter from the dict form (``{"must": [{"key": "gender", "match": "female"}, ...]}``).
-
-    Condition kinds: ``match`` (string, integer or boolean), ``match_any`` (list), ``range``
-    (``{"gt", "gte", "lt", "lte"}``), ``text``, ``is_empty``, ``{"nested": key, "filter": {...}}``
-    and ``{"filter": {...}}``.
-    """
-    return _filter(data, "filter")
-
-
-def _filter(data: Any, where: str) -> filter_pb2.Filter:
-    if not isinstance(data, Mapping):
-        raise InvalidFilter(f"{where}: expected an object with must/should/must_not, got {data!r}")
-    unknown = set(data) - {"must", "should", "must_not"}
-    if unknown:
-        raise InvalidFilter(f"{where}: unknown keys {sorted(unknown)} (allowed: must, should, must_not)")
-    message = filter_pb2.Filter()
-    for clause in ("must", "should", "must_not"):
-        items = data.get(clause) or []
-        if not isinstance(items, list):
-            raise InvalidFilter(f"{where}.{clause}: expected a list, got {items!r}")
-        getattr(message, clause).extend(_condition(item, f"{where}.{clause}[{i}]") for i, item in enumerate(items))
-    return message
-
-
-def _condition(data: Any, where: str) -> filter_pb2.Condition:
-    if not isinstance(data, Mapping):
-        raise InvalidFilter(f"{where}: expected a condition object, got {data!r}")
-    keys = set(data)
-    if keys == {"filter"}:
-        return filter_pb2.Condition(filter=_filter(data["filter"], f"{where}.filter"))
-    if keys == {"nested", "filter"}:
-        return filter_pb2.Condition(key=str(data["nested"]), nested=_filter(data["filter"], f"{where}.filter"))
-    kinds = keys - {"key"}
-    if "key" not in data or len(kinds) != 1:
-        raise InvalidFilter(f"{where}: a condition is {{'key': FIELD, KIND: VALUE}}, got {dict(data)!r}")
-    key, kind = data["key"], kinds.pop()
-    value = data[kind]
-    if not isinstance(key, str):
-        raise InvalidFilter(f"{where}: key must be a string, got {key!r}")
-    if kind == "match":
-        return _match(key, value, where)
-    if kind == "match_any":
-        return _match_any(key, value, where)
-    if kind == "range":
-        if not isinstance(value, Mapping) or not value or not set(value) <= {"gt", "gte", "lt", "lte"}:
-            raise InvalidFilter(f"{where}: range must be an object with gt/gte/lt/lte, got {value!r}")
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value.values()):
-            raise InvalidFilter(f"{where}: range bounds must be finite numbers, got {value!r}")
-        return filter_pb2.Condition(key=key, range=filter_pb2.Range(**{k: float(v) for k, v in value.items()}))
-    if kind == "text":
-        return filter_pb2.Condition(key=key, text=str(value))
-    if kind == "is_empty":
-        return filter_pb2.Condition(key=key, is_empty=bool(value))
-    raise InvalidFilter(f"{where}: unknown condition kind {kind!r} (match, match_any, range, text, is_empty)")
-
-
-def _match(key: str, value: Any, where: str) -> filter_pb2.Condition:
-    if isinstance(value, bool):
-        return filter_pb2.Condition(key=key, match_bool=value)
-    if isinstance(value, int):
-        return filter_pb2.Condition(key=key, match_int=value)
-    if isinstance(value, str):
-        return filter_pb2.Condition(key=key, match_keyword=value)
-    raise InvalidFilter(f"{where}: match takes a string, integer or boolean, got {value!r} (use range for floats)")
-
-
-def _match_any(key: str, values: Any, where: str) -> filter_pb2.Condition:
-    if not isinstance(values, (list, tuple)) or not values:
-        raise InvalidFilter(f"{where}: match_any takes a non-empty list, got {values!r}")
-    if all(isinstance(v, str) for v in values):
-        return filter_pb2.Condition(key=key, any_keywords=filter_pb2.KeywordList(values=values))
-    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-        return filter_pb2.Condition(key=key, any_ints=filter_pb2.IntegerList(values=values))
-    if all(isinstance(v, bool) for v in values):
-        either = filter_pb2.Filter(should=[filter_pb2.Condition(key=key, match_bool=v) for v in dict.fromkeys(values)])
-        return filter_pb2.Condition(filter=either)
-    raise InvalidFilter(f"{where}: match_any values must be all strings, all integers or all booleans: {values!r}")
 
 
 # --- requests ----------------------------------------------------------------------------------
@@ -163,7 +115,7 @@ def audio_input(audio: Audio | None = None, point_id: str | None = None, what: s
     return paraseek_pb2.AudioInput(data=audio if isinstance(audio, bytes) else Path(audio).read_bytes())
 
 
-def search_fields(*, collection: str | None, where: str | None, filter: Mapping[str, Any] | None, top_k: int,
+def search_fields(*, collection: str | None, where: str | None, filter: FilterInput | None, top_k: int,
                   score_threshold: float | None, group_by: str | None, fields: Sequence[str] | None,
                   explain_top: int, exact: bool) -> dict[str, Any]:
     """Fields common to SearchRequest and SearchByAudioRequest."""
@@ -173,8 +125,9 @@ def search_fields(*, collection: str | None, where: str | None, filter: Mapping[
         "collection": collection or "", "where": where or "", "top_k": top_k, "group_by": group_by or "",
         "payload_fields": list(fields or ()), "explain_top": explain_top, "exact": exact,
     }
-    if filter:
-        request["filter"] = filter_message(filter)
+    structured = filter if isinstance(filter, Filter) else filter_from_dict(filter)
+    if not structured.is_empty:
+        request["filter"] = filter_to_proto(structured)
     if score_threshold is not None:
         request["score_threshold"] = score_threshold
     return request
@@ -229,13 +182,17 @@ def embeddings(response: paraseek_pb2.EmbedResponse) -> np.ndarray:
     return np.array([list(e.values) for e in response.embeddings], dtype=np.float32)
 
 
+def collection_summaries(response: paraseek_pb2.ListCollectionsResponse) -> list[CollectionSummary]:
+    return [collection_summary(info) for info in response.collections]
+
+
 def collection_summary(info: paraseek_pb2.CollectionInfo) -> CollectionSummary:
     return CollectionSummary(name=info.name, aliases=list(info.aliases), count=info.count, dim=info.dim,
                              model=info.model, model_fingerprint=info.model_fingerprint,
                              payload_schema=dict(info.payload_schema), metadata=struct_dict(info.metadata))
 
 
-def server_info(info: paraseek_pb2.ServerInfo) -> ServerInfo:
+def server_info_result(info: paraseek_pb2.ServerInfo) -> ServerInfo:
     return ServerInfo(model=info.model, model_fingerprint=info.model_fingerprint, embedding_dim=info.embedding_dim,
                       sample_rate=info.sample_rate,
                       style_groups={g: list(tags.values) for g, tags in info.style_groups.items()},

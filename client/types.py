@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
+import html
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, overload
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,69 @@ class SearchResult:
 
     def __len__(self) -> int:
         return len(self.hits)
+
+    @overload
+    def __getitem__(self, index: int) -> SearchHit: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> SearchResult: ...
+
+    def __getitem__(self, index: int | slice) -> SearchHit | SearchResult:
+        """A hit by rank (``result[0]`` is the best), or a slice of the hits as a result of its own."""
+        if isinstance(index, slice):
+            return dataclasses.replace(self, hits=self.hits[index])
+        return self.hits[index]
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One flat dict per hit, best first, for ``pandas.DataFrame(result.to_records())`` or a CSV.
+
+        Keys: ``id``, ``score``, the payload fields (nested objects as dotted names, a field that
+        clashes with ``id`` or ``score`` as ``payload.<name>``), and ``style.<group>``: the group's
+        explaining tags, best first, as ``"tag (0.412)"`` joined by ``", "``.
+        """
+        return [_record(hit) for hit in self.hits]
+
+    def _repr_html_(self) -> str:
+        """A table for notebooks: rank, score, id, a player when the payload has a local ``path``, payload, styles."""
+        records = self.to_records()
+        columns = list(dict.fromkeys(key for record in records for key in record if key not in ("id", "score")))
+        header = "".join(f"<th>{html.escape(name)}</th>" for name in ["#", "score", "id", "audio", *columns])
+        rows = []
+        for rank, (hit, record) in enumerate(zip(self.hits, records), start=1):
+            cells = [str(rank), f"{hit.score:.4f}", html.escape(hit.id), _player(hit.payload.get("path"))]
+            cells += [html.escape(_text(record.get(name, ""))) for name in columns]
+            rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
+        caption = html.escape(f"{len(self.hits)} hits from {self.collection} ({self.model}), {self.total_ms:.1f} ms")
+        return f"<table><caption>{caption}</caption><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _record(hit: SearchHit) -> dict[str, Any]:
+    record: dict[str, Any] = {"id": hit.id, "score": hit.score}
+    for name, value in _flatten(hit.payload, ""):
+        record[f"payload.{name}" if name in ("id", "score") else name] = value
+    for group, scores in hit.styles.items():
+        record[f"style.{group}"] = ", ".join(f"{s.tag} ({s.score:.3f})" for s in scores)
+    return record
+
+
+def _flatten(payload: Mapping[str, Any], prefix: str) -> Iterator[tuple[str, Any]]:
+    for key, value in payload.items():
+        if isinstance(value, Mapping) and value:
+            yield from _flatten(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _player(path: Any) -> str:
+    """An ``<audio controls>`` element for a local file path, else nothing."""
+    if not isinstance(path, str) or not path or "://" in path:
+        return ""
+    url = Path(path).expanduser().absolute().as_uri()
+    return f'<audio controls preload="none" src="{html.escape(url)}"></audio>'
 
 
 @dataclass(frozen=True)

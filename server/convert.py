@@ -1,4 +1,4 @@
-"""Protobuf messages to and from the engine's plain Python values."""
+"""Protobuf messages to and from the engine's plain Python values (filters: :mod:`paraseek.filter_proto`)."""
 
 from __future__ import annotations
 
@@ -6,39 +6,11 @@ from typing import Any
 
 from google.protobuf import struct_pb2
 
-from paraseek.errors import AudioError, InvalidFilter
+from paraseek.errors import AudioError
+from paraseek.filter_proto import filter_from_proto
 from paraseek.server.engine import Clip, ExplainedHit, SearchOptions, SearchOutcome, StoredPoint
 from paraseek.storage import CollectionInfo
-from paraseek.v1 import filter_pb2, paraseek_pb2
-
-_CLAUSES = ("must", "should", "must_not")
-_BOUNDS = ("gt", "gte", "lt", "lte")
-
-
-def filter_dict(message: filter_pb2.Filter, where: str = "filter") -> dict[str, list[dict[str, Any]]]:
-    """The storage dict form of a protobuf Filter (validated later by ``filter_from_dict``)."""
-    return {clause: [_condition_dict(c, f"{where}.{clause}[{i}]") for i, c in enumerate(getattr(message, clause))]
-            for clause in _CLAUSES}
-
-
-def _condition_dict(condition: filter_pb2.Condition, where: str) -> dict[str, Any]:
-    kind = condition.WhichOneof("test")
-    key = condition.key
-    if kind is None:
-        raise InvalidFilter(f"{where}: the condition on {key!r} sets no test (match_keyword, range, ...)")
-    if kind in ("match_keyword", "match_int", "match_bool"):
-        return {"key": key, "match": getattr(condition, kind)}
-    if kind in ("any_keywords", "any_ints"):
-        return {"key": key, "match_any": list(getattr(condition, kind).values)}
-    if kind == "range":
-        return {"key": key, "range": {b: getattr(condition.range, b) for b in _BOUNDS if condition.range.HasField(b)}}
-    if kind == "text":
-        return {"key": key, "text": condition.text}
-    if kind == "is_empty":
-        return {"key": key, "is_empty": condition.is_empty}
-    if kind == "nested":
-        return {"nested": key, "filter": filter_dict(condition.nested, f"{where}.nested")}
-    return {"filter": filter_dict(condition.filter, f"{where}.filter")}
+from paraseek.v1 import paraseek_pb2
 
 
 def clip(message: paraseek_pb2.AudioInput, what: str = "audio") -> Clip:
@@ -55,7 +27,7 @@ def search_options(request: paraseek_pb2.SearchRequest | paraseek_pb2.SearchByAu
     """The options every search request shares."""
     return SearchOptions(
         collection=request.collection,
-        filter=filter_dict(request.filter) if request.HasField("filter") else None,
+        filter=filter_from_proto(request.filter) if request.HasField("filter") else None,
         where=request.where,
         top_k=request.top_k if request.HasField("top_k") else SearchOptions.top_k,
         score_threshold=request.score_threshold if request.HasField("score_threshold") else None,

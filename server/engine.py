@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -21,20 +20,13 @@ from paraseek.errors import (
     RequestTooLarge,
     TextTooLong,
 )
+from paraseek.filters import Filter, check_filter_fields, parse_where
 from paraseek.model import ZERO_SHOT_PROMPT, EmbeddingModel
 from paraseek.server.batching import MicroBatcher
 from paraseek.server.cache import EmbeddingCache
 from paraseek.server.config import MAX_EXPLAIN_TOP, MAX_TOP_K, ServerConfig
 from paraseek.server.metrics import Metrics
-from paraseek.storage import (
-    CollectionInfo,
-    Filter,
-    Hit,
-    VectorStore,
-    check_filter_fields,
-    filter_from_dict,
-    parse_where,
-)
+from paraseek.storage import CollectionInfo, Hit, VectorStore
 
 DEFAULT_NEGATIVE_WEIGHT = 0.5
 DEFAULT_EXAMPLE_WEIGHT = 0.5
@@ -80,7 +72,7 @@ class SearchOptions:
     """Options shared by every kind of search."""
 
     collection: str = ""
-    filter: dict[str, Any] | None = None
+    filter: Filter | None = None
     where: str = ""
     top_k: int = DEFAULT_TOP_K
     score_threshold: float | None = None
@@ -228,14 +220,12 @@ class QueryEngine:
                 f"{self.model.embedding_dim}-d); serve it with that model, or re-index it with this one")
         return info
 
-    def build_filter(self, info: CollectionInfo, structured: dict[str, Any] | None, where: str) -> Filter | None:
+    def build_filter(self, info: CollectionInfo, structured: Filter | None, where: str) -> Filter | None:
         """The structured filter AND the where-expression, checked against the collection's schema."""
         parts: list[Filter] = []
-        if structured:
-            parsed = filter_from_dict(structured)
-            if not parsed.is_empty:
-                check_filter_fields(parsed, info.payload_schema)
-                parts.append(parsed)
+        if structured is not None and not structured.is_empty:
+            check_filter_fields(structured, info.payload_schema)
+            parts.append(structured)
         if where.strip():
             parts.append(parse_where(where, info.payload_schema))
         if not parts:

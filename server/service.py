@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 import grpc
 
 from paraseek.errors import Internal, ParaseekError, Unavailable, status_name
+from paraseek.limits import ERROR_TYPE_METADATA_KEY
 from paraseek.server import convert
-from paraseek.server.auth import ERROR_TYPE_KEY
 from paraseek.server.config import MAX_TOP_K, ServerConfig
 from paraseek.server.engine import DEFAULT_EXAMPLE_WEIGHT, DEFAULT_NEGATIVE_WEIGHT, QueryEngine, Scope
 from paraseek.server.metrics import Metrics
@@ -53,7 +53,7 @@ def rpc(method: Callable[..., Response]) -> Callable[..., Response]:
             self.metrics.requests.labels(rpc=name, code=code).inc()
             self.metrics.stage_seconds.labels(rpc=name, stage="total").observe(elapsed)
             log.info("rpc", extra={"rpc": name, "code": code, "ms": round(elapsed * 1e3, 3), "peer": context.peer()})
-        context.set_trailing_metadata(((ERROR_TYPE_KEY, type(failure).__name__),))
+        context.set_trailing_metadata(((ERROR_TYPE_METADATA_KEY, type(failure).__name__),))
         context.abort(grpc.StatusCode[code], str(failure))
 
     return handler

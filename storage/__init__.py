@@ -2,7 +2,7 @@
 
 Two backends behind one interface (:class:`VectorStore`): the embedded :class:`EdgeStore` (Qdrant
 Edge shards in a local directory) and :class:`ServerStore` (a Qdrant server through qdrant-client).
-The filter model and where-language import no engine code, so the thin client can use them.
+Filters are :mod:`paraseek.filters` (the store compiles them to its backend's own classes).
 """
 
 from __future__ import annotations
@@ -13,21 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from paraseek.errors import InvalidArgument, require
 from paraseek.storage.base import VectorStore
-from paraseek.storage.filters import (
-    Condition,
-    Filter,
-    IsEmpty,
-    Match,
-    MatchAny,
-    MatchText,
-    Nested,
-    Range,
-    check_filter_fields,
-    filter_fields,
-    filter_from_dict,
-    filter_to_dict,
-    parse_where,
-)
 from paraseek.storage.types import CollectionInfo, FieldType, Hit, Point
 
 if TYPE_CHECKING:
@@ -79,7 +64,6 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "CollectionInfo", "Condition", "DATA_DIR_ENV", "EdgeStore", "FieldType", "Filter", "Hit", "IsEmpty", "Match",
-    "MatchAny", "MatchText", "Nested", "Point", "Range", "ServerStore", "VectorStore", "check_filter_fields",
-    "default_data_dir", "filter_fields", "filter_from_dict", "filter_to_dict", "open_store", "parse_where",
+    "CollectionInfo", "DATA_DIR_ENV", "EdgeStore", "FieldType", "Hit", "Point", "ServerStore", "VectorStore",
+    "default_data_dir", "open_store",
 ]

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from paraseek.errors import InvalidArgument, InvalidFilter
-from paraseek.storage.filters import Filter
+from paraseek.filters import Filter
 from paraseek.storage.types import CollectionInfo, FieldType, Hit, Point, canonical_id
 
 # Collection metadata keys the stores keep for themselves (hidden from CollectionInfo.metadata).

@@ -51,7 +51,7 @@ from paraseek.storage.base import (
     payload_selector,
     unique_ids,
 )
-from paraseek.storage.filters import Filter, IsEmpty, Match, MatchAny, MatchText, Nested, Range
+from paraseek.filters import Filter, IsEmpty, Match, MatchAny, MatchText, Nested, Range
 from paraseek.storage.types import (
     CollectionInfo,
     FieldType,

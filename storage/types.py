@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import math
 import re
 import uuid
@@ -13,16 +12,7 @@ from typing import Any
 import numpy as np
 
 from paraseek.errors import InvalidArgument
-
-
-class FieldType(str, enum.Enum):
-    """Type of an indexed payload field."""
-
-    KEYWORD = "keyword"
-    INTEGER = "integer"
-    FLOAT = "float"
-    BOOL = "bool"
-    TEXT = "text"
+from paraseek.filters import FieldType
 
 
 @dataclass(frozen=True)

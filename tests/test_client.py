@@ -13,11 +13,12 @@ import time
 import pytest
 
 from paraseek import errors
-from paraseek.client import AsyncClient, Client, filter_message
+from paraseek.client import AsyncClient, Client
+from paraseek.filter_proto import filter_from_proto, filter_to_proto
+from paraseek.filters import Filter, Match, MatchAny, Range, filter_from_dict, parse_where
 from paraseek.server import ParaseekServer, ServerConfig
-from paraseek.server.convert import filter_dict
 from paraseek.server.testing import build_collection, demo_clips, running_server
-from paraseek.storage import filter_from_dict, filter_to_dict, open_store
+from paraseek.storage import open_store
 from paraseek.testing import tiny_paraspeechclap
 
 
@@ -51,16 +52,21 @@ def free_port():
 
 
 def test_client_and_query_cli_import_no_engine(server, clips):
-    """Run the client where torch, transformers, qdrant and soundfile cannot be imported."""
+    """Run the client and the filter codec where torch, transformers, qdrant and soundfile cannot be imported."""
     script = textwrap.dedent(f"""
         import sys
         for name in ("torch", "transformers", "qdrant_edge", "qdrant_client", "soundfile", "pyarrow"):
             sys.modules[name] = None
         from paraseek.client import Client
+        from paraseek.filter_proto import filter_from_proto, filter_to_proto
+        from paraseek.filters import parse_where
         import paraseek.cli.querying
+        local = parse_where("gender=female year<2004")
+        assert filter_from_proto(filter_to_proto(local)) == local
         with Client({server.address!r}) as client:
             result = client.search("a calm voice", where="gender=female", top_k=2)
             assert len(result) == 2 and all(hit.payload["gender"] == "female" for hit in result), result
+            assert client.search("a calm voice", filter=local, top_k=2).hits
             assert client.classify({str(clips[0].path)!r})
         heavy = sorted(m for m in sys.modules if m.split(".")[:2] in (["paraseek", "model"], ["paraseek", "audio"],
                        ["paraseek", "storage"], ["paraseek", "server"], ["paraseek", "indexer"]))
@@ -136,7 +142,7 @@ def test_filter_dicts_cross_the_wire_unchanged():
                      {"nested": "segments", "filter": {"must": [{"key": "label", "match": "noise"}],
                                                        "should": [], "must_not": []}}],
     }
-    assert filter_to_dict(filter_from_dict(filter_dict(filter_message(data)))) == filter_to_dict(filter_from_dict(data))
+    assert filter_from_proto(filter_to_proto(filter_from_dict(data))) == filter_from_dict(data)
 
 
 @pytest.mark.parametrize("bad", [
@@ -145,11 +151,44 @@ def test_filter_dicts_cross_the_wire_unchanged():
     {"must": [{"key": "speaker", "match_any": ["a", 1]}]},
     {"must": [{"key": "duration", "range": {"below": 3}}]},
     {"must": [{"key": "duration", "around": 3}]},
+    {"must": [{"key": "year", "match": 2**63}]},
+    {"must": [{"key": "year", "match_any": [1, -(2**63) - 1]}]},
     {"sometimes": []},
 ])
 def test_malformed_filter_dicts_are_refused_before_sending(bad):
-    with pytest.raises(errors.InvalidFilter):
-        filter_message(bad)
+    """Nothing listens on the port: a refusal that is not Unavailable came from the client itself."""
+    with Client(f"127.0.0.1:{free_port()}", retries=0, timeout=5) as client:
+        with pytest.raises(errors.InvalidFilter):
+            client.search("a voice", filter=bad)
+
+
+def test_async_client_raises_bad_arguments_when_awaited():
+    async def run():
+        async with AsyncClient(f"127.0.0.1:{free_port()}", retries=0, timeout=5) as client:
+            pending = client.search("a voice", filter={"must": [{"key": "year", "match": 2**64}]})
+            with pytest.raises(errors.InvalidFilter, match="64 bits"):
+                await pending
+
+    asyncio.run(run())
+
+
+def test_integers_beyond_64_bits_are_invalid_filters(server):
+    with Client(server.address) as client:
+        for where in ("year=99999999999999999999999", "year in [1, 99999999999999999999999]", "year<-9223372036854775809"):
+            with pytest.raises(errors.InvalidFilter, match="does not fit in 64 bits"):
+                client.search("a voice", where=where)
+        assert client.search("a voice", where="year<9223372036854775807", top_k=3).hits
+
+
+def test_filter_objects_search_like_their_where_form(server):
+    with Client(server.address) as client:
+        by_where = client.search("a voice", where="gender=female year<2004", top_k=20)
+        assert by_where.hits
+        structured = Filter(must=[Match("gender", "female"), Range("year", lt=2004)])
+        assert client.search("a voice", filter=structured, top_k=20).hits == by_where.hits
+        either = client.search("a voice", filter=Filter(must=[MatchAny("gender", ("female", "male"))]), top_k=20)
+        assert len(either) > len(by_where)
+        assert parse_where("gender=female year<2004") == structured
 
 
 def test_server_checks_filters_against_the_schema(server):

@@ -1,4 +1,4 @@
-"""The filter model, its dict form and the where-language."""
+"""The filter model, its dict form, the where-language and the protobuf codec."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import json
 import pytest
 
 from paraseek.errors import InvalidFilter
-from paraseek.storage import (
+from paraseek.filter_proto import filter_from_proto, filter_to_proto
+from paraseek.filters import (
     FieldType,
     Filter,
     IsEmpty,
@@ -16,11 +17,13 @@ from paraseek.storage import (
     MatchText,
     Nested,
     Range,
+    check_filter_fields,
+    filter_fields,
     filter_from_dict,
     filter_to_dict,
     parse_where,
 )
-from paraseek.storage.filters import check_filter_fields, filter_fields
+from paraseek.v1 import filter_pb2
 
 SCHEMA = {
     "gender": FieldType.KEYWORD,
@@ -199,3 +202,78 @@ def test_field_listing_and_schema_check() -> None:
     with pytest.raises(InvalidFilter, match="segments"):
         check_filter_fields(parsed, SCHEMA)
     check_filter_fields(parse_where("gender=x duration<1"), SCHEMA)
+
+
+@pytest.mark.parametrize(
+    ("text", "schema"),
+    [
+        ("sample_rate=99999999999999999999999", None),
+        ("year=9223372036854775808", SCHEMA),
+        ("year!=-9223372036854775809", SCHEMA),
+        ("year in [1, 99999999999999999999999]", SCHEMA),
+        ("n<99999999999999999999999", None),
+    ],
+)
+def test_where_refuses_integers_beyond_64_bits(text: str, schema: dict[str, FieldType] | None) -> None:
+    with pytest.raises(InvalidFilter, match=r"does not fit in 64 bits .* in clause"):
+        parse_where(f"gender=x {text}", schema)
+
+
+def test_64_bit_integers_at_the_edges_are_kept() -> None:
+    edges = parse_where("year in [9223372036854775807, -9223372036854775808]", SCHEMA)
+    assert edges == Filter(must=[MatchAny("year", (2**63 - 1, -(2**63)))])
+    assert filter_from_proto(filter_to_proto(edges)) == edges
+    assert parse_where("duration<99999999999999999999999", SCHEMA) == Filter(must=[Range("duration", lt=1e23)])
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"must": [{"key": "a", "match": 2**63}]},
+        {"must": [{"key": "a", "match_any": [0, 2**64]}]},
+        {"must": [{"key": "a", "range": {"lt": 10**400}}]},
+    ],
+)
+def test_dicts_refuse_integers_beyond_64_bits(data: dict) -> None:
+    with pytest.raises(InvalidFilter, match="does not fit in 64 bits"):
+        filter_from_dict(data)
+
+
+def test_proto_round_trip_covers_every_condition() -> None:
+    original = Filter(
+        must=[Match("gender", "female"), Match("year", 2001), Match("studio", False), Range("duration", gte=2, lt=8.5),
+              MatchAny("year", (2001, 2002)), MatchAny("speaker", ("a", "b")), MatchText("transcript", "rain"),
+              Nested("segments", Filter(must=[Match("speaker", "a")]))],
+        should=[Filter(must_not=[IsEmpty("tags.pitch")])],
+        must_not=[MatchAny("speaker", ("x", "y"))],
+    )
+    message = filter_to_proto(original)
+    assert message.must[0] == filter_pb2.Condition(key="gender", match_keyword="female")
+    assert message.must[2].WhichOneof("test") == "match_bool"
+    assert filter_from_proto(filter_pb2.Filter.FromString(message.SerializeToString())) == original
+
+
+def test_boolean_match_any_travels_as_either_value() -> None:
+    decoded = filter_from_proto(filter_to_proto(Filter(must=[MatchAny("studio", (True, False, True))])))
+    assert decoded == Filter(must=[Filter(should=[Match("studio", True), Match("studio", False)])])
+
+
+@pytest.mark.parametrize(
+    ("message", "text"),
+    [
+        (filter_pb2.Filter(must=[filter_pb2.Condition(key="gender")]), "filter.must[0]: the condition on 'gender' sets no test"),
+        (filter_pb2.Filter(should=[filter_pb2.Condition(key="notes", is_empty=False)]), "is_empty must be true"),
+        (filter_pb2.Filter(must=[filter_pb2.Condition(key="duration", range=filter_pb2.Range())]), "needs at least one"),
+        (filter_pb2.Filter(must=[filter_pb2.Condition(key="duration", range=filter_pb2.Range(lt=float("nan")))]),
+         "finite number"),
+        (filter_pb2.Filter(must=[filter_pb2.Condition(key="", match_keyword="x")]), "field name"),
+        (filter_pb2.Filter(must=[filter_pb2.Condition(key="a", any_keywords=filter_pb2.KeywordList())]),
+         "at least one value"),
+        (filter_pb2.Filter(must_not=[filter_pb2.Condition(filter=filter_pb2.Filter(must=[filter_pb2.Condition(key="a")]))]),
+         "filter.must_not[0].filter.must[0]"),
+    ],
+)
+def test_bad_protos_raise_invalid_filter(message: filter_pb2.Filter, text: str) -> None:
+    with pytest.raises(InvalidFilter) as caught:
+        filter_from_proto(message)
+    assert text in str(caught.value)

@@ -23,20 +23,8 @@ from paraseek.errors import (
     InvalidFilter,
     Unavailable,
 )
-from paraseek.storage import (
-    FieldType,
-    Filter,
-    IsEmpty,
-    Match,
-    MatchAny,
-    Nested,
-    Point,
-    Range,
-    VectorStore,
-    default_data_dir,
-    open_store,
-    parse_where,
-)
+from paraseek.filters import FieldType, Filter, IsEmpty, Match, MatchAny, Nested, Range, parse_where
+from paraseek.storage import Point, VectorStore, default_data_dir, open_store
 from paraseek.storage.testing import SAMPLE_SCHEMA, random_points
 
 DIM = 16

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from paraseek.storage import Filter, Point, VectorStore, open_store, parse_where
+from paraseek.filters import Filter, parse_where
+from paraseek.storage import Point, VectorStore, open_store
 from paraseek.storage.testing import SAMPLE_SCHEMA, clustered_vectors, random_points
 
 DIM = 32
@@ -53,7 +54,7 @@ def _expected_count(where: str) -> int:
 
 
 def _matches(payload: dict, flt: Filter) -> bool:
-    from paraseek.storage import Match, MatchAny, MatchText, Range
+    from paraseek.filters import Match, MatchAny, MatchText, Range
 
     def value(field: str):  # noqa: ANN202
         node = payload

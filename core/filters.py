@@ -1,8 +1,10 @@
 """paraseek's own filter model, its JSON-able dict form and the ``--where`` mini-language.
 
-The model is backend-neutral: the embedded store compiles it to ``qdrant_edge`` classes and the
-server store to ``qdrant_client.models``. This module imports neither, so the thin client can parse
-and serialise filters without the engine dependencies.
+The model is backend-neutral: the embedded store compiles it to ``qdrant_edge`` classes, the
+server store to ``qdrant_client.models``, and :mod:`paraseek.filter_proto` to and from the wire.
+This module imports none of them, so the thin client can build and check filters without the
+engine dependencies. Every filter is validated when it is built: integers must fit in 64 bits,
+range bounds must be finite numbers, and so on; bad input raises ``InvalidFilter``.
 
 Dict form (what :func:`filter_to_dict` writes and :func:`filter_from_dict` reads)::
 
@@ -26,17 +28,32 @@ operators take no spaces around them; values with spaces are quoted.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import enum
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias, Union
 
 from paraseek.errors import InvalidFilter
-from paraseek.storage.types import FieldType
 
 MatchValueType: TypeAlias = str | int | bool
+
+# Integers are stored and sent as signed 64-bit values.
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+
+class FieldType(str, enum.Enum):
+    """Type of an indexed payload field."""
+
+    KEYWORD = "keyword"
+    INTEGER = "integer"
+    FLOAT = "float"
+    BOOL = "bool"
+    TEXT = "text"
 
 
 def _check_key(key: Any, what: str) -> None:
@@ -44,8 +61,16 @@ def _check_key(key: Any, what: str) -> None:
         raise InvalidFilter(f"{what}: field name must be a non-empty string without surrounding spaces, got {key!r}")
 
 
+def _check_integer(value: Any, what: str) -> None:
+    """Integers (not booleans) must fit in a signed 64-bit value."""
+    if isinstance(value, int) and not isinstance(value, bool) and not INT64_MIN <= value <= INT64_MAX:
+        raise InvalidFilter(f"{what}: integer {value} does not fit in 64 bits (from {INT64_MIN} to {INT64_MAX})")
+
+
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return isinstance(value, int) or math.isfinite(value)
 
 
 @dataclass(frozen=True)
@@ -62,6 +87,7 @@ class Match:
                 f"Match on {self.field!r}: value must be a string, integer or boolean, got {self.value!r}"
                 " (use Range for floats)"
             )
+        _check_integer(self.value, f"Match on {self.field!r}")
 
 
 @dataclass(frozen=True)
@@ -85,6 +111,8 @@ class MatchAny:
             raise InvalidFilter(f"MatchAny on {self.field!r}: values must be strings, integers or booleans: {values!r}")
         if len(kinds) > 1:
             raise InvalidFilter(f"MatchAny on {self.field!r}: values mix types: {values!r}")
+        for value in values:
+            _check_integer(value, f"MatchAny on {self.field!r}")
 
 
 @dataclass(frozen=True)
@@ -119,6 +147,7 @@ class Range:
         for name, value in given.items():
             if not _is_number(value):
                 raise InvalidFilter(f"Range on {self.field!r}: {name} must be a finite number, got {value!r}")
+            _check_integer(value, f"Range on {self.field!r}: {name}")
 
     def bounds(self) -> dict[str, float]:
         """The bounds that are set, by name."""
@@ -348,19 +377,31 @@ class _Parser:
             raise self.fail(f"no spaces around {operator!r}: write clauses like gender=female (quote values with spaces)")
         self.skip_spaces()
         if not comparison:
+            list_start = self.pos
             values = [self.coerce(field, kind, token, operator) for token in self.value_list(operator)]
-            return operator == "not in", self.any_of(field, values)
+            with self.located(list_start):
+                return operator == "not in", self.any_of(field, values)
         token = self.value(operator)
         if operator == "~":
             if kind not in (None, FieldType.TEXT, FieldType.KEYWORD):
                 raise self.fail(f"'~' (text match) needs a text field; {field!r} is {kind.value}")
-            return False, MatchText(field, token.text)
+            with self.located(token.start):
+                return False, MatchText(field, token.text)
         value = self.coerce(field, kind, token, operator)
-        if operator in _RANGE_BOUND:
-            if not _is_number(value):
-                raise self.fail(f"{operator!r} needs a number, got {token.text!r}", token.start)
-            return False, Range(field, **{_RANGE_BOUND[operator]: value})
-        return operator == "!=", self.equals(field, value)
+        if operator in _RANGE_BOUND and not _is_number(value):
+            raise self.fail(f"{operator!r} needs a number, got {token.text!r}", token.start)
+        with self.located(token.start):
+            if operator in _RANGE_BOUND:
+                return False, Range(field, **{_RANGE_BOUND[operator]: value})
+            return operator == "!=", self.equals(field, value)
+
+    @contextlib.contextmanager
+    def located(self, at: int) -> Iterator[None]:
+        """Point the model's own validation errors (an integer beyond 64 bits, ...) at the clause."""
+        try:
+            yield
+        except InvalidFilter as error:
+            raise self.fail(str(error), at) from None
 
     def field_type(self, field: str) -> FieldType | None:
         if self.schema is None:
@@ -491,6 +532,6 @@ def check_filter_fields(filter: Filter, schema: Mapping[str, FieldType]) -> None
 
 
 __all__: Sequence[str] = (
-    "Condition", "Filter", "IsEmpty", "Match", "MatchAny", "MatchText", "Nested", "Range",
+    "Condition", "FieldType", "Filter", "IsEmpty", "Match", "MatchAny", "MatchText", "Nested", "Range",
     "check_filter_fields", "filter_fields", "filter_from_dict", "filter_to_dict", "parse_where",
 )
