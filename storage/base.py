@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import time
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeAlias
 
@@ -13,7 +14,18 @@ import numpy as np
 from paraseek.errors import DeadlineExceeded, InvalidArgument, InvalidFilter
 from paraseek.limits import MAX_TOP_K
 from paraseek.storage.filters import Filter
-from paraseek.storage.types import CollectionInfo, FieldType, Hit, Point, canonical_id, check_field_path
+from paraseek.storage.types import (
+    CollectionInfo,
+    FieldType,
+    Hit,
+    Point,
+    canonical_id,
+    check_field_path,
+    check_name,
+    check_schema,
+    check_vector,
+    plain_payload,
+)
 
 # Collection metadata keys the stores keep for themselves (hidden from CollectionInfo.metadata).
 RESERVED_METADATA_KEY = "_paraseek_storage"
@@ -154,6 +166,36 @@ def creation_metadata(metadata: dict[str, Any] | None) -> dict[str, Any]:
         raise InvalidArgument(f"metadata key {RESERVED_METADATA_KEY!r} is reserved")
     result.setdefault("created", datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
     return result
+
+
+@dataclass(frozen=True)
+class NewCollection:
+    """The checked arguments of ``create_collection``."""
+
+    name: str
+    dim: int
+    schema: dict[str, FieldType]
+    metadata: dict[str, Any]
+    options: dict[str, Any]
+
+
+def check_new_collection(name: str, dim: Any, payload_schema: Mapping[str, Any], metadata: dict[str, Any] | None,
+                         options: Mapping[str, Any]) -> NewCollection:
+    """Validate every argument of ``create_collection``; ``created`` is added to the metadata."""
+    return NewCollection(name=check_name(name), dim=check_dim(dim), schema=check_schema(payload_schema),
+                         metadata=creation_metadata(metadata), options=check_options(options))
+
+
+def checked_points(points: Sequence[Point], dim: int | None) -> list[Point]:
+    """``points`` with canonical ids, float32 vectors of ``dim`` elements and plain JSON payloads."""
+    checked = []
+    for point in points:
+        if not isinstance(point, Point):
+            raise InvalidArgument(f"upsert takes Point objects, got {type(point).__name__}")
+        point_id = canonical_id(point.id)
+        vector = check_vector(point.vector, dim, f"vector of point {point_id}")
+        checked.append(Point(point_id, vector, plain_payload(point.payload or {})))
+    return checked
 
 
 def check_dim(dim: Any) -> int:

@@ -42,27 +42,8 @@ from paraseek.errors import (
     ParaseekError,
     Unavailable,
 )
-from paraseek.storage.base import (
-    FACET_TYPES,
-    GROUPABLE_TYPES,
-    MAX_FACET_LIMIT,
-    Deadline,
-    FacetValue,
-    VectorStore,
-    check_deadline,
-    check_dim,
-    check_filter,
-    check_integer,
-    check_limit,
-    check_offset,
-    check_options,
-    check_top_k,
-    creation_metadata,
-    facet_counts,
-    payload_selector,
-    typed_field,
-    unique_ids,
-)
+from paraseek.storage import base
+from paraseek.storage.base import Deadline, FacetValue, VectorStore
 from paraseek.storage.compiler import FilterModel, compile_filter
 from paraseek.storage.filters import Filter
 from paraseek.storage.grouping import GroupValue, distinct_hits, emulate_group_by
@@ -84,10 +65,8 @@ from paraseek.storage.types import (
     Point,
     canonical_id,
     check_name,
-    check_schema,
     check_vector,
     map_leaves,
-    plain_payload,
     select_payload,
 )
 
@@ -269,7 +248,7 @@ class EdgeStore(VectorStore):
         return payload
 
     def _filter(self, filter: Filter | None, meta: _Meta) -> qe.Filter | None:
-        filter = check_filter(filter)
+        filter = base.check_filter(filter)
         return None if filter is None else compile_filter(filter, _EdgeFilters(meta.bools))
 
     def _point(self, record: Any, meta: _Meta, with_vectors: bool) -> Point:
@@ -287,11 +266,8 @@ class EdgeStore(VectorStore):
         collection at the same time gets ``FailedPrecondition``, one coming later ``AlreadyExists``.
         """
         self._check_open()
-        check_name(name)
-        dim = check_dim(dim)
-        schema = check_schema(payload_schema)
-        metadata = creation_metadata(metadata)
-        options = self._single_shard(check_options(options))
+        new = base.check_new_collection(name, dim, payload_schema, metadata, options)
+        options = self._single_shard(new.options)
         if name in self._aliases():
             raise AlreadyExists(f"an alias named {name!r} exists")
         if self._exists(name):
@@ -306,20 +282,20 @@ class EdgeStore(VectorStore):
             quantization = (qe.ScalarQuantizationConfig(type=qe.ScalarType.Int8, quantile=0.99, always_ram=True)
                             if options.get("quantization") == "int8" else None)
             config = qe.EdgeConfig(vectors=qe.EdgeVectorParams(
-                size=dim, distance=qe.Distance.Cosine, on_disk=options.get("on_disk"),
+                size=new.dim, distance=qe.Distance.Cosine, on_disk=options.get("on_disk"),
                 quantization_config=quantization))
             with edge_errors(f"creating collection {name!r}"):
                 shard = qe.EdgeShard.create(str(directory / "shard"), config)
                 try:
-                    for key, kind in schema.items():
+                    for key, kind in new.schema.items():
                         shard.update(qe.UpdateOperation.create_field_index(key, _INDEX_TYPES[kind]))
                     shard.flush()
                 finally:
                     shard.close()
             write_json(directory / STATS_FILE, {"count": 0})
             write_json(directory / _META_FILE, {
-                "format": 1, "dim": dim, "payload_schema": {k: v.value for k, v in schema.items()},
-                "metadata": metadata, "options": options,
+                "format": 1, "dim": new.dim, "payload_schema": {k: v.value for k, v in new.schema.items()},
+                "metadata": new.metadata, "options": options,
             })
         finally:
             os.close(fd)
@@ -426,14 +402,8 @@ class EdgeStore(VectorStore):
     def upsert(self, collection: str, points: Sequence[Point]) -> None:
         name = self.resolve(collection)
         meta = self._meta(name)
-        converted = []
-        for point in points:
-            if not isinstance(point, Point):
-                raise InvalidArgument(f"upsert takes Point objects, got {type(point).__name__}")
-            point_id = canonical_id(point.id)
-            vector = check_vector(point.vector, meta.dim, f"vector of point {point_id}")
-            payload = self._to_stored(plain_payload(point.payload or {}), meta)
-            converted.append(qe.Point(point_id, vector.tolist(), payload))
+        converted = [qe.Point(p.id, p.vector.tolist(), self._to_stored(p.payload, meta))
+                     for p in base.checked_points(points, meta.dim)]
         if not converted:
             return
         entry = self._entry(name)
@@ -445,7 +415,7 @@ class EdgeStore(VectorStore):
     def retrieve(self, collection: str, ids: Sequence[str], *, with_vectors: bool = False) -> list[Point]:
         name = self.resolve(collection)
         meta = self._meta(name)
-        wanted = unique_ids(ids)
+        wanted = base.unique_ids(ids)
         if not wanted:
             return []
         with edge_errors(f"retrieving from {name!r}"):
@@ -456,7 +426,7 @@ class EdgeStore(VectorStore):
     @_filesystem_errors
     def existing_ids(self, collection: str, ids: Sequence[str]) -> set[str]:
         name = self.resolve(collection)
-        wanted = unique_ids(ids)
+        wanted = base.unique_ids(ids)
         if not wanted:
             return set()
         with edge_errors(f"retrieving from {name!r}"):
@@ -475,9 +445,9 @@ class EdgeStore(VectorStore):
                with_vectors: bool = False, deadline: Deadline = None) -> tuple[list[Point], str | None]:
         name = self.resolve(collection)
         meta = self._meta(name)
-        request = qe.ScrollRequest(offset=None if offset is None else canonical_id(offset), limit=check_limit(limit),
+        request = qe.ScrollRequest(offset=None if offset is None else canonical_id(offset), limit=base.check_limit(limit),
                                    filter=self._filter(filter, meta), with_payload=True, with_vector=with_vectors)
-        check_deadline(deadline, f"scrolling {name!r}")
+        base.check_deadline(deadline, f"scrolling {name!r}")
         with edge_errors(f"scrolling {name!r}"):
             records, next_offset = self._entry(name).shard.scroll(request)
         points = [self._point(r, meta, with_vectors) for r in records]
@@ -491,16 +461,16 @@ class EdgeStore(VectorStore):
         name = self.resolve(collection)
         meta = self._meta(name)
         query = check_vector(vector, meta.dim, "query vector").tolist()
-        top_k, offset = check_top_k(top_k), check_offset(offset)
-        selector = payload_selector(with_payload)
-        group_kind = None if group_by is None else typed_field(meta.schema, group_by, "group_by", GROUPABLE_TYPES)
+        top_k, offset = base.check_top_k(top_k), base.check_offset(offset)
+        selector = base.payload_selector(with_payload)
+        group_kind = None if group_by is None else base.typed_field(meta.schema, group_by, "group_by", base.GROUPABLE_TYPES)
         compiled = self._filter(filter, meta)
         params = qe.SearchParams(exact=bool(exact),
                                  quantization=_RESCORE if meta.options.get("quantization") else None)
         shard = self._entry(name).shard
 
         def run(limit: int, skip: int, request_filter: qe.Filter | None, payload: bool | list[str]) -> list[Hit]:
-            check_deadline(deadline, f"searching {name!r}")
+            base.check_deadline(deadline, f"searching {name!r}")
             request = qe.QueryRequest(limit=limit, offset=skip or None, query=qe.Query.Nearest(query),
                                       filter=request_filter, score_threshold=score_threshold, with_payload=payload,
                                       with_vector=with_vectors, params=params)
@@ -535,14 +505,14 @@ class EdgeStore(VectorStore):
               deadline: Deadline = None) -> list[tuple[FacetValue, int]]:
         name = self.resolve(collection)
         meta = self._meta(name)
-        kind = typed_field(meta.schema, key, "facet", FACET_TYPES)
-        limit = check_integer(limit, "limit", 1, MAX_FACET_LIMIT)
+        kind = base.typed_field(meta.schema, key, "facet", base.FACET_TYPES)
+        limit = base.check_integer(limit, "limit", 1, base.MAX_FACET_LIMIT)
         request = qe.FacetRequest(key, limit=limit, exact=True, filter=self._filter(filter, meta))
-        check_deadline(deadline, f"counting values of {key!r} in {name!r}")
+        base.check_deadline(deadline, f"counting values of {key!r} in {name!r}")
         with edge_errors(f"counting values of {key!r} in {name!r}"):
             hits = self._entry(name).shard.facet(request).hits
         as_stored: Callable[[Any], FacetValue] = bool if kind is FieldType.BOOL else lambda value: value
-        return facet_counts([(as_stored(hit.value), int(hit.count)) for hit in hits], limit)
+        return base.facet_counts([(as_stored(hit.value), int(hit.count)) for hit in hits], limit)
 
     # --- lifecycle -------------------------------------------------------------------------------
 

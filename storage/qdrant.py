@@ -41,42 +41,12 @@ from paraseek.errors import (
     Unauthenticated,
     Unavailable,
 )
-from paraseek.storage.base import (
-    FACET_TYPES,
-    GROUPABLE_TYPES,
-    MAX_FACET_LIMIT,
-    RESERVED_METADATA_KEY,
-    Deadline,
-    FacetValue,
-    VectorStore,
-    check_deadline,
-    check_dim,
-    check_filter,
-    check_integer,
-    check_limit,
-    check_offset,
-    check_options,
-    check_top_k,
-    creation_metadata,
-    facet_counts,
-    payload_selector,
-    typed_field,
-    unique_ids,
-)
+from paraseek.storage import base
+from paraseek.storage.base import Deadline, FacetValue, VectorStore
 from paraseek.storage.compiler import FilterModel, compile_filter
 from paraseek.storage.filters import Filter
 from paraseek.storage.grouping import distinct_hits
-from paraseek.storage.types import (
-    CollectionInfo,
-    FieldType,
-    Hit,
-    Point,
-    canonical_id,
-    check_name,
-    check_schema,
-    check_vector,
-    plain_payload,
-)
+from paraseek.storage.types import CollectionInfo, FieldType, Hit, Point, canonical_id, check_name, check_vector
 
 T = TypeVar("T")
 
@@ -166,13 +136,13 @@ _FILTERS = _ServerFilters()
 
 
 def _compile(filter: Filter | None) -> qm.Filter | None:
-    filter = check_filter(filter)
+    filter = base.check_filter(filter)
     return None if filter is None else compile_filter(filter, _FILTERS)
 
 
 def _schema(info: qm.CollectionInfo) -> dict[str, FieldType]:
     """The payload schema of a collection: as created by paraseek, or read from the payload indexes."""
-    reserved = (info.config.metadata or {}).get(RESERVED_METADATA_KEY) or {}
+    reserved = (info.config.metadata or {}).get(base.RESERVED_METADATA_KEY) or {}
     if "payload_schema" in reserved:
         return {k: FieldType(v) for k, v in reserved["payload_schema"].items()}
     return {k: _FIELD_TYPES[v.data_type] for k, v in (info.payload_schema or {}).items() if v.data_type in _FIELD_TYPES}
@@ -232,16 +202,13 @@ class ServerStore(VectorStore):
         ``replication_factor``, ``shard_key`` (custom sharding: the collection gets this shard key
         and every upsert writes to it).
         """
-        check_name(name)
-        dim = check_dim(dim)
-        schema = check_schema(payload_schema)
-        stored_metadata = creation_metadata(metadata)
-        options = check_options(options)
+        new = base.check_new_collection(name, dim, payload_schema, metadata, options)
+        schema, options, stored_metadata = new.schema, new.options, new.metadata
         if self._call("listing aliases", self._aliases).get(name) is not None:
             raise AlreadyExists(f"an alias named {name!r} exists")
         if name in self._call("listing collections", self._collection_names):
             raise AlreadyExists(f"collection {name!r} already exists")
-        stored_metadata[RESERVED_METADATA_KEY] = {
+        stored_metadata[base.RESERVED_METADATA_KEY] = {
             "payload_schema": {k: v.value for k, v in schema.items()}, "options": options,
         }
         quantization = (qm.ScalarQuantization(scalar=qm.ScalarQuantizationConfig(
@@ -249,7 +216,7 @@ class ServerStore(VectorStore):
         sharded = not self.local
         shard_key = options.get("shard_key")
         self._call(f"creating collection {name!r}", self._client.create_collection, name,
-                   vectors_config=qm.VectorParams(size=dim, distance=qm.Distance.COSINE, on_disk=options.get("on_disk")),
+                   vectors_config=qm.VectorParams(size=new.dim, distance=qm.Distance.COSINE, on_disk=options.get("on_disk")),
                    quantization_config=quantization,
                    shard_number=options.get("shard_number") if sharded else None,
                    replication_factor=options.get("replication_factor") if sharded else None,
@@ -293,7 +260,7 @@ class ServerStore(VectorStore):
         info = self._call(f"describing {name!r}", self._client.get_collection, name)
         count = self._call(f"counting {name!r}", self._client.count, name, exact=True).count
         metadata = dict(info.config.metadata or {})
-        metadata.pop(RESERVED_METADATA_KEY, None)
+        metadata.pop(base.RESERVED_METADATA_KEY, None)
         schema = _schema(info)
         vectors = info.config.params.vectors
         dim = vectors.size if isinstance(vectors, qm.VectorParams) else 0
@@ -345,22 +312,17 @@ class ServerStore(VectorStore):
         info = self._call(f"describing {collection!r}", self._client.get_collection, collection)
         vectors = info.config.params.vectors
         dim = vectors.size if isinstance(vectors, qm.VectorParams) else None
-        reserved = (info.config.metadata or {}).get(RESERVED_METADATA_KEY) or {}
+        reserved = (info.config.metadata or {}).get(base.RESERVED_METADATA_KEY) or {}
         shard_key = None if self.local else reserved.get("options", {}).get("shard_key")
-        structs = []
-        for point in points:
-            if not isinstance(point, Point):
-                raise InvalidArgument(f"upsert takes Point objects, got {type(point).__name__}")
-            point_id = canonical_id(point.id)
-            vector = check_vector(point.vector, dim, f"vector of point {point_id}")
-            structs.append(qm.PointStruct(id=point_id, vector=vector.tolist(), payload=plain_payload(point.payload or {})))
+        structs = [qm.PointStruct(id=p.id, vector=p.vector.tolist(), payload=p.payload)
+                   for p in base.checked_points(points, dim)]
         for start in range(0, len(structs), UPSERT_BATCH):
             self._call(f"upserting into {collection!r}", self._client.upsert, collection,
                        points=structs[start:start + UPSERT_BATCH], wait=True, shard_key_selector=shard_key)
 
     def retrieve(self, collection: str, ids: Sequence[str], *, with_vectors: bool = False) -> list[Point]:
         check_name(collection)
-        wanted = unique_ids(ids)
+        wanted = base.unique_ids(ids)
         if not wanted:
             return []
         records = self._call(f"retrieving from {collection!r}", self._client.retrieve, collection, wanted,
@@ -375,7 +337,7 @@ class ServerStore(VectorStore):
 
     def existing_ids(self, collection: str, ids: Sequence[str]) -> set[str]:
         check_name(collection)
-        wanted = unique_ids(ids)
+        wanted = base.unique_ids(ids)
         if not wanted:
             return set()
         records = self._call(f"retrieving from {collection!r}", self._client.retrieve, collection, wanted,
@@ -391,7 +353,7 @@ class ServerStore(VectorStore):
                with_vectors: bool = False, deadline: Deadline = None) -> tuple[list[Point], str | None]:
         check_name(collection)
         arguments: dict[str, Any] = dict(
-            scroll_filter=_compile(filter), limit=check_limit(limit),
+            scroll_filter=_compile(filter), limit=base.check_limit(limit),
             offset=None if offset is None else canonical_id(offset), with_payload=True, with_vectors=with_vectors)
         what = f"scrolling {collection!r}"
         records, next_offset = self._call(what, self._client.scroll, collection, **arguments,
@@ -404,10 +366,10 @@ class ServerStore(VectorStore):
                with_vectors: bool = False, deadline: Deadline = None) -> list[Hit]:
         check_name(collection)
         query = check_vector(vector, None, "query vector").tolist()
-        top_k, offset = check_top_k(top_k), check_offset(offset)
+        top_k, offset = base.check_top_k(top_k), base.check_offset(offset)
         arguments: dict[str, Any] = dict(
             query=query, query_filter=_compile(filter), score_threshold=score_threshold,
-            with_payload=payload_selector(with_payload), with_vectors=with_vectors,
+            with_payload=base.payload_selector(with_payload), with_vectors=with_vectors,
             search_params=_SEARCH_PARAMS[bool(exact)])
         what = f"searching {collection!r}"
         if group_by is None:
@@ -415,7 +377,7 @@ class ServerStore(VectorStore):
                                 **arguments, **self._timeout(deadline, what)).points
             return [self._hit(p, with_vectors) for p in points]
         info = self._call(f"describing {collection!r}", self._client.get_collection, collection)
-        typed_field(_schema(info), group_by, "group_by", GROUPABLE_TYPES)
+        base.typed_field(_schema(info), group_by, "group_by", base.GROUPABLE_TYPES)
         groups = self._call(what, self._client.query_points_groups, collection, group_by=group_by, group_size=1,
                             limit=offset + top_k, **arguments, **self._timeout(deadline, what)).groups
         return distinct_hits([self._hit(g.hits[0], with_vectors) for g in groups if g.hits], offset, top_k)
@@ -424,16 +386,16 @@ class ServerStore(VectorStore):
               deadline: Deadline = None) -> list[tuple[FacetValue, int]]:
         check_name(collection)
         info = self._call(f"describing {collection!r}", self._client.get_collection, collection)
-        typed_field(_schema(info), key, "facet", FACET_TYPES)
-        limit = check_integer(limit, "limit", 1, MAX_FACET_LIMIT)
+        base.typed_field(_schema(info), key, "facet", base.FACET_TYPES)
+        limit = base.check_integer(limit, "limit", 1, base.MAX_FACET_LIMIT)
         what = f"counting values of {key!r} in {collection!r}"
         hits = self._call(what, self._client.facet, collection, key, facet_filter=_compile(filter), limit=limit,
                           exact=True, **self._timeout(deadline, what)).hits
-        return facet_counts([(hit.value, int(hit.count)) for hit in hits], limit)
+        return base.facet_counts([(hit.value, int(hit.count)) for hit in hits], limit)
 
     def _timeout(self, deadline: Deadline, what: str) -> dict[str, int]:
         """``DeadlineExceeded`` if ``deadline`` has passed, else the server-side timeout it leaves (whole seconds)."""
-        check_deadline(deadline, what)
+        base.check_deadline(deadline, what)
         if deadline is None or self.local:  # local mode has no timeouts
             return {}
         return {"timeout": max(1, math.ceil(deadline - time.monotonic()))}
