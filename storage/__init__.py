@@ -17,7 +17,7 @@ from paraseek.storage.types import CollectionInfo, FieldType, Hit, Point
 
 if TYPE_CHECKING:
     from paraseek.storage.edge import EdgeStore
-    from paraseek.storage.server import ServerStore
+    from paraseek.storage.qdrant import ServerStore
 
 DATA_DIR_ENV = "PARASEEK_DATA_DIR"
 
@@ -39,7 +39,7 @@ def open_store(data_dir: str | Path | None = None, *, url: str | None = None, ap
     """
     if url is not None:
         require("qdrant_client")
-        from paraseek.storage.server import ServerStore
+        from paraseek.storage.qdrant import ServerStore
 
         return ServerStore(url, api_key=api_key, **server_options)
     if server_options or api_key is not None:
@@ -57,7 +57,7 @@ def __getattr__(name: str) -> Any:
 
         return EdgeStore
     if name == "ServerStore":
-        from paraseek.storage.server import ServerStore
+        from paraseek.storage.qdrant import ServerStore
 
         return ServerStore
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

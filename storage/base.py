@@ -3,20 +3,45 @@
 from __future__ import annotations
 
 import datetime
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeAlias
 
 import numpy as np
 
-from paraseek.errors import InvalidArgument, InvalidFilter
+from paraseek.errors import DeadlineExceeded, InvalidArgument, InvalidFilter
 from paraseek.filters import Filter
-from paraseek.storage.types import CollectionInfo, FieldType, Hit, Point, canonical_id
+from paraseek.limits import MAX_TOP_K
+from paraseek.storage.types import (
+    CollectionInfo,
+    FieldType,
+    Hit,
+    Point,
+    canonical_id,
+    check_field_path,
+    check_name,
+    check_schema,
+    check_vector,
+    plain_payload,
+)
 
 # Collection metadata keys the stores keep for themselves (hidden from CollectionInfo.metadata).
 RESERVED_METADATA_KEY = "_paraseek_storage"
-MAX_TOP_K = 10_000
 MAX_SCROLL_LIMIT = 100_000
+# Hits a search may skip (``offset``), and distinct values one facet call may return.
+MAX_SEARCH_OFFSET = 10_000
+MAX_FACET_LIMIT = 10_000
+# Options ``create_collection`` knows; a backend may refuse some values (the embedded store has one shard).
+COLLECTION_OPTIONS = ("quantization", "on_disk", "shard_number", "replication_factor", "shard_key")
+# Field types whose values can be grouped on and counted per value.
+GROUPABLE_TYPES = (FieldType.KEYWORD, FieldType.INTEGER)
+FACET_TYPES = (FieldType.KEYWORD, FieldType.INTEGER, FieldType.BOOL)
+
+# A deadline is a ``time.monotonic()`` value; ``None`` means no deadline.
+Deadline: TypeAlias = float | None
+FacetValue: TypeAlias = str | int | bool
 
 
 class VectorStore(ABC):
@@ -83,21 +108,34 @@ class VectorStore(ABC):
 
     @abstractmethod
     def scroll(self, collection: str, *, filter: Filter | None = None, limit: int = 256, offset: str | None = None,
-               with_vectors: bool = False) -> tuple[list[Point], str | None]:
+               with_vectors: bool = False, deadline: Deadline = None) -> tuple[list[Point], str | None]:
         """One page of points in id order, and the offset of the next page (``None`` at the end).
 
-        Vectors are as in :meth:`retrieve`.
+        Vectors are as in :meth:`retrieve`. ``DeadlineExceeded`` once ``deadline`` has passed.
         """
 
     @abstractmethod
-    def search(self, collection: str, vector: np.ndarray, *, top_k: int = 10, filter: Filter | None = None,
-               score_threshold: float | None = None, with_payload: bool | Sequence[str] = True,
-               group_by: str | None = None, exact: bool = False, with_vectors: bool = False) -> list[Hit]:
-        """The ``top_k`` most cosine-similar points, best first.
+    def search(self, collection: str, vector: np.ndarray, *, top_k: int = 10, offset: int = 0,
+               filter: Filter | None = None, score_threshold: float | None = None,
+               with_payload: bool | Sequence[str] = True, group_by: str | None = None, exact: bool = False,
+               with_vectors: bool = False, deadline: Deadline = None) -> list[Hit]:
+        """The ``top_k`` most cosine-similar points after skipping the best ``offset``, best first.
 
-        ``group_by`` returns at most one (the best) hit per distinct value of that keyword or
-        integer payload field; points without the field are left out. ``exact`` bypasses the
-        approximate (HNSW) index. ``with_payload`` may list the payload keys to return.
+        ``group_by`` names a payload field declared ``KEYWORD`` or ``INTEGER`` (other fields get
+        ``InvalidArgument``) and returns the best hit per distinct value, groups ranked by their best
+        hit; a point in several groups (an array value) comes back once; points without the field,
+        or with values of another type, are left out. ``exact`` bypasses the approximate (HNSW)
+        index. ``with_payload`` may list the payload keys to return. ``DeadlineExceeded`` once
+        ``deadline`` (a ``time.monotonic()`` value) has passed.
+        """
+
+    @abstractmethod
+    def facet(self, collection: str, key: str, *, filter: Filter | None = None, limit: int = 100,
+              deadline: Deadline = None) -> list[tuple[FacetValue, int]]:
+        """How many points (matching ``filter``) hold each value of the payload field ``key``.
+
+        ``key`` must be declared ``KEYWORD``, ``INTEGER`` or ``BOOL``. At most ``limit`` values,
+        most frequent first, ties by value; a point counts once per distinct value it holds.
         """
 
     @abstractmethod
@@ -130,6 +168,36 @@ def creation_metadata(metadata: dict[str, Any] | None) -> dict[str, Any]:
     return result
 
 
+@dataclass(frozen=True)
+class NewCollection:
+    """The checked arguments of ``create_collection``."""
+
+    name: str
+    dim: int
+    schema: dict[str, FieldType]
+    metadata: dict[str, Any]
+    options: dict[str, Any]
+
+
+def check_new_collection(name: str, dim: Any, payload_schema: Mapping[str, Any], metadata: dict[str, Any] | None,
+                         options: Mapping[str, Any]) -> NewCollection:
+    """Validate every argument of ``create_collection``; ``created`` is added to the metadata."""
+    return NewCollection(name=check_name(name), dim=check_dim(dim), schema=check_schema(payload_schema),
+                         metadata=creation_metadata(metadata), options=check_options(options))
+
+
+def checked_points(points: Sequence[Point], dim: int | None) -> list[Point]:
+    """``points`` with canonical ids, float32 vectors of ``dim`` elements and plain JSON payloads."""
+    checked = []
+    for point in points:
+        if not isinstance(point, Point):
+            raise InvalidArgument(f"upsert takes Point objects, got {type(point).__name__}")
+        point_id = canonical_id(point.id)
+        vector = check_vector(point.vector, dim, f"vector of point {point_id}")
+        checked.append(Point(point_id, vector, plain_payload(point.payload or {})))
+    return checked
+
+
 def check_dim(dim: Any) -> int:
     """``dim`` if it is a positive integer of sane size."""
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or not 0 < int(dim) <= 65_536:
@@ -137,18 +205,67 @@ def check_dim(dim: Any) -> int:
     return int(dim)
 
 
+def check_integer(value: Any, name: str, low: int, high: int) -> int:
+    """``value`` as an int if it is an integer (not a bool) in ``low..high``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= int(value) <= high:
+        raise InvalidArgument(f"{name} must be an integer in {low}..{high}, got {value!r}")
+    return int(value)
+
+
 def check_top_k(top_k: Any) -> int:
     """``top_k`` if it is an integer in 1..MAX_TOP_K."""
-    if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or not 0 < int(top_k) <= MAX_TOP_K:
-        raise InvalidArgument(f"top_k must be an integer in 1..{MAX_TOP_K}, got {top_k!r}")
-    return int(top_k)
+    return check_integer(top_k, "top_k", 1, MAX_TOP_K)
+
+
+def check_offset(offset: Any) -> int:
+    """A search offset in 0..MAX_SEARCH_OFFSET."""
+    return check_integer(offset, "offset", 0, MAX_SEARCH_OFFSET)
 
 
 def check_limit(limit: Any) -> int:
     """A scroll page size in 1..MAX_SCROLL_LIMIT."""
-    if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or not 0 < int(limit) <= MAX_SCROLL_LIMIT:
-        raise InvalidArgument(f"limit must be an integer in 1..{MAX_SCROLL_LIMIT}, got {limit!r}")
-    return int(limit)
+    return check_integer(limit, "limit", 1, MAX_SCROLL_LIMIT)
+
+
+def check_deadline(deadline: Deadline, what: str) -> None:
+    """Raise ``DeadlineExceeded`` if ``deadline`` (a ``time.monotonic()`` value) has passed."""
+    if deadline is not None and time.monotonic() >= deadline:
+        raise DeadlineExceeded(f"{what}: the deadline passed before the storage finished")
+
+
+def check_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate ``create_collection`` options; the ones given (not None), by name."""
+    unknown = set(options) - set(COLLECTION_OPTIONS)
+    if unknown:
+        raise InvalidArgument(f"unknown collection options {sorted(unknown)} (allowed: {sorted(COLLECTION_OPTIONS)})")
+    if options.get("quantization") not in (None, "int8"):
+        raise InvalidArgument(f"quantization must be 'int8' or None, got {options['quantization']!r}")
+    if options.get("on_disk") not in (None, True, False):
+        raise InvalidArgument("on_disk must be a bool")
+    for key in ("shard_number", "replication_factor"):
+        value = options.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise InvalidArgument(f"{key} must be a positive integer, got {value!r}")
+    shard_key = options.get("shard_key")
+    if shard_key is not None and (not isinstance(shard_key, str) or not shard_key):
+        raise InvalidArgument("shard_key must be a non-empty string")
+    return {k: v for k, v in options.items() if v is not None}
+
+
+def typed_field(schema: Mapping[str, FieldType], key: Any, what: str, allowed: Sequence[FieldType]) -> FieldType:
+    """The declared type of the payload field ``key`` if it is one of ``allowed``; ``InvalidArgument`` otherwise."""
+    check_field_path(key, what)
+    kind = schema.get(key)
+    if kind not in allowed:
+        declared = f"declared {kind.value.upper()}" if kind is not None else "not in the payload schema"
+        names = " or ".join(t.value.upper() for t in allowed)
+        raise InvalidArgument(f"{what}: field {key!r} is {declared}; it needs a field declared {names}")
+    return kind
+
+
+def facet_counts(pairs: Sequence[tuple[FacetValue, int]], limit: int) -> list[tuple[FacetValue, int]]:
+    """Facet ``(value, count)`` pairs most frequent first, ties by value, at most ``limit``."""
+    return sorted(pairs, key=lambda pair: (-pair[1], isinstance(pair[0], str), pair[0]))[:limit]
 
 
 def check_filter(filter: Any) -> Filter | None:

@@ -13,6 +13,7 @@ import numpy as np
 
 from paraseek.errors import InvalidArgument
 from paraseek.filters import FieldType
+from paraseek.limits import MAX_COLLECTION_NAME_CHARS
 
 
 @dataclass(frozen=True)
@@ -47,16 +48,27 @@ class CollectionInfo:
 
 
 # Collection and alias names: safe as a directory name and as a Qdrant collection name.
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
+_NAME = re.compile(rf"[A-Za-z0-9][A-Za-z0-9_.-]{{0,{MAX_COLLECTION_NAME_CHARS - 1}}}")
+# Payload field paths: dotted names, each optionally marked ``[]`` (every element of an array).
+_FIELD_PATH = re.compile(r"[A-Za-z_][\w\-]*(?:\[\])?(?:\.[A-Za-z_][\w\-]*(?:\[\])?)*")
 
 
 def check_name(name: str, what: str = "collection") -> str:
     """Return ``name`` if it is a valid collection or alias name, else raise ``InvalidArgument``."""
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise InvalidArgument(
-            f"invalid {what} name {name!r}: use 1-255 letters, digits, '_', '-' or '.', starting with a letter or digit"
+            f"invalid {what} name {name!r}: use 1-{MAX_COLLECTION_NAME_CHARS} letters, digits, '_', '-' or '.', "
+            "starting with a letter or digit"
         )
     return name
+
+
+def check_field_path(path: Any, what: str, error: type[InvalidArgument] = InvalidArgument) -> str:
+    """Return ``path`` if it is a payload field path such as ``tags.pitch`` or ``segments[].speaker``."""
+    if not isinstance(path, str) or not _FIELD_PATH.fullmatch(path):
+        raise error(f"{what}: {path!r} is not a payload field path (dotted names of letters, digits, '_' or '-', "
+                    "each optionally followed by '[]')")
+    return path
 
 
 def canonical_id(point_id: Any) -> str:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import shutil
 import socket
 import subprocess
 import sys
 import textwrap
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,12 +22,14 @@ import pytest
 from paraseek.errors import (
     AlreadyExists,
     CollectionNotFound,
+    DeadlineExceeded,
     FailedPrecondition,
     InvalidArgument,
     InvalidFilter,
     Unavailable,
 )
 from paraseek.filters import FieldType, Filter, IsEmpty, Match, MatchAny, Nested, Range, parse_where
+from paraseek.limits import MAX_COLLECTION_NAME_CHARS, MAX_TOP_K
 from paraseek.storage import Point, VectorStore, default_data_dir, open_store
 from paraseek.storage.testing import SAMPLE_SCHEMA, random_points
 
@@ -309,8 +315,9 @@ def test_a_second_process_gets_a_clear_lock_error(tmp_path: Path) -> None:
         with open_store(tmp_path) as store:
             assert store.resolve("from_child") == "clips"  # alias written by the other process
             assert store.describe("clips").count == 3
-            with pytest.raises(FailedPrecondition, match="open in another process"):
+            with pytest.raises(FailedPrecondition, match="open in another process") as caught:
                 store.count("clips")
+            assert str(tmp_path) not in str(caught.value)
             with pytest.raises(FailedPrecondition, match="open in another process"):
                 store.delete_collection("clips")
             store.upsert("other", _points(2))  # other collections stay usable
@@ -321,3 +328,110 @@ def test_a_second_process_gets_a_clear_lock_error(tmp_path: Path) -> None:
     finally:
         if holder.poll() is None:
             holder.kill()
+
+
+# --- reliability: bad field paths, names, limits, deadlines (both backends) -----------------------------
+
+
+def test_grouping_on_a_field_whose_values_cannot_be_grouped_finishes(store: VectorStore) -> None:
+    store.create_collection("scores", dim=DIM, payload_schema={"score": FieldType.KEYWORD, "value": FieldType.FLOAT})
+    store.upsert("scores", [Point(p.id, p.vector, {"score": i / 7, "value": i / 7}) for i, p in enumerate(_points())])
+    assert store.search("scores", _points()[0].vector, top_k=5, group_by="score") == []  # floats join no group
+    with pytest.raises(InvalidArgument, match="FLOAT"):
+        store.search("scores", _points()[0].vector, top_k=5, group_by="value")
+
+
+def test_invalid_field_paths_are_typed_errors(filled: VectorStore) -> None:
+    query = _points()[0].vector
+    for path in ("../x", "a..b", ".gender", "gender.", "", "gender\n"):
+        with pytest.raises(InvalidArgument, match="group_by"):
+            filled.search("clips", query, group_by=path)
+        with pytest.raises(InvalidArgument, match="facet"):
+            filled.facet("clips", path)
+    with pytest.raises(InvalidFilter, match="field path"):
+        filled.count("clips", Filter(must=[Match("../x", "a")]))
+    with pytest.raises(InvalidFilter, match="field path"):
+        filled.search("clips", query, filter=Filter(must=[Nested("segments", Filter(must=[Match("a..b", 1)]))]))
+
+
+def test_names_are_checked_whole_and_against_the_shared_length_limit(store: VectorStore) -> None:
+    for name in ("clips\n", "clips\nx", "a" * (MAX_COLLECTION_NAME_CHARS + 1)):
+        with pytest.raises(InvalidArgument, match="invalid collection name"):
+            store.create_collection(name, dim=DIM, payload_schema={})
+        with pytest.raises(InvalidArgument):
+            store.set_alias(name, "x")
+    longest = "a" * MAX_COLLECTION_NAME_CHARS
+    store.create_collection(longest, dim=DIM, payload_schema={})
+    assert store.describe(longest).name == longest
+
+
+def test_top_k_and_offset_limits_come_from_the_shared_limits(filled: VectorStore) -> None:
+    query = _points()[0].vector
+    assert len(filled.search("clips", query, top_k=MAX_TOP_K)) == 60
+    with pytest.raises(InvalidArgument, match="top_k"):
+        filled.search("clips", query, top_k=MAX_TOP_K + 1)
+    with pytest.raises(InvalidArgument, match="offset"):
+        filled.search("clips", query, offset=-1)
+    assert filled.search("clips", query, offset=59, top_k=5, exact=True)[0].id == \
+        filled.search("clips", query, top_k=60, exact=True)[-1].id
+
+
+def test_a_grouped_search_past_its_deadline_stops(filled: VectorStore) -> None:
+    with pytest.raises(DeadlineExceeded):
+        filled.search("clips", _points()[0].vector, group_by="speaker", deadline=time.monotonic() - 0.001)
+
+
+# --- embedded store: data directory, messages, creation races ----------------------------------------------
+
+
+def test_edge_messages_name_the_collection_not_the_path(tmp_path: Path) -> None:
+    with open_store(tmp_path) as store:
+        for call in (lambda: store.describe("missing"), lambda: store.count("missing"),
+                     lambda: store.delete_collection("missing")):
+            with pytest.raises(CollectionNotFound) as caught:
+                call()
+            assert "missing" in str(caught.value) and str(tmp_path) not in str(caught.value)
+
+
+def test_edge_deleted_data_dir_is_unavailable(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "data")
+    store.create_collection("c", dim=DIM, payload_schema={})
+    shutil.rmtree(tmp_path / "data")
+    for call in (store.list_collections, lambda: store.describe("c"), lambda: store.count("c"),
+                 lambda: store.create_collection("d", dim=DIM, payload_schema={}), lambda: store.set_alias("a", "c"),
+                 lambda: store.delete_alias("a")):
+        with pytest.raises(Unavailable, match="data directory was removed") as caught:
+            call()
+        assert str(tmp_path) not in str(caught.value)
+    store.close()
+
+
+def test_edge_unreadable_data_dir_is_unavailable(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "data")
+    store.create_collection("c", dim=DIM, payload_schema={})
+    (tmp_path / "data" / "aliases.json").mkdir()  # a directory where a file belongs: cannot be read
+    with pytest.raises(Unavailable, match="cannot be read"):
+        store.describe("c")
+    store.close()
+
+
+def test_edge_creation_takes_the_lock_first(tmp_path: Path) -> None:
+    with open_store(tmp_path) as store:
+        # Another indexer is half-way through creating "clips": it holds the collection's lock.
+        directory = tmp_path / "collections" / "clips"
+        directory.mkdir(parents=True)
+        fd = os.open(directory / ".lock", os.O_RDWR | os.O_CREAT)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        try:
+            with pytest.raises(FailedPrecondition, match="open in another process") as caught:
+                store.create_collection("clips", dim=DIM, payload_schema={})
+            assert str(tmp_path) not in str(caught.value)
+            assert store.list_collections() == []
+        finally:
+            os.close(fd)
+        # The other indexer died before finishing: its leftovers do not block a new creation.
+        store.create_collection("clips", dim=DIM, payload_schema={})
+        store.upsert("clips", _points(3))
+        assert store.count("clips") == 3
+        with pytest.raises(AlreadyExists):
+            store.create_collection("clips", dim=DIM, payload_schema={})

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
 
+from paraseek.errors import DeadlineExceeded, InvalidArgument
 from paraseek.filters import Filter, parse_where
 from paraseek.storage import Point, VectorStore, open_store
 from paraseek.storage.testing import SAMPLE_SCHEMA, clustered_vectors, random_points
@@ -219,10 +222,142 @@ def test_writes_alias_swap_and_delete_agree(stores: dict[str, VectorStore]) -> N
         assert store.describe("corpus").aliases == ["corpus"]
         assert "scratch" not in [a for c in store.list_collections() for a in c.aliases]
     edge_names = [c.name for c in stores["edge"].list_collections()]
-    assert edge_names == [c.name for c in stores["server"].list_collections()] == ["corpus_v1"]
+    assert edge_names == [c.name for c in stores["server"].list_collections()]
+    assert "scratch_v1" not in edge_names and "corpus_v1" in edge_names
 
 
 def test_module_data_is_not_degenerate() -> None:
     # The congruence checks above only mean something if filters select varied subsets.
     counts = {where: _expected_count(where) for where in WHERE}
     assert len(set(counts.values())) > len(WHERE) // 2
+
+
+def _ranked_groups(query: np.ndarray, where: str, groups_of: Callable[[dict], list]) -> list[tuple[str, float]]:
+    """Best hit per group, groups ranked by it, each point once: computed from the points by hand."""
+    best, seen = [], set()
+    for point_id, score in _brute_force(query, where, len(POINTS)):
+        payload = next(p.payload for p in POINTS if p.id == point_id)
+        new = [g for g in groups_of(payload) if g not in seen]
+        seen.update(new)
+        if new:
+            best.append((point_id, score))
+    return best
+
+
+def test_search_pages_with_offset_agree(stores: dict[str, VectorStore]) -> None:
+    for query in QUERIES[:2]:
+        expected = [i for i, _ in _brute_force(query, "gender=female", 30)]
+        for name, store in stores.items():
+            pages = [store.search("corpus", query, top_k=10, offset=offset, filter=_filter("gender=female"), exact=True)
+                     for offset in (0, 10, 20)]
+            assert [h.id for page in pages for h in page] == expected, name
+
+
+@pytest.mark.parametrize(("field", "where"), [("year", ""), ("speaker", "duration<8"), ("tags.pitch", "")])
+def test_group_by_integer_and_keyword_fields_with_offset_agree(stores: dict[str, VectorStore], field: str,
+                                                               where: str) -> None:
+    def groups_of(payload: dict) -> list:
+        node = payload
+        for part in field.split("."):
+            node = node[part]
+        return [node]
+
+    expected = [i for i, _ in _ranked_groups(QUERIES[1], where, groups_of)]
+    assert len(expected) >= 3
+    for name, store in stores.items():
+        first = store.search("corpus", QUERIES[1], top_k=2, filter=_filter(where), group_by=field, exact=True)
+        rest = store.search("corpus", QUERIES[1], top_k=100, offset=2, filter=_filter(where), group_by=field,
+                            exact=True)
+        assert [h.id for h in first + rest] == expected, name
+
+
+@pytest.fixture(scope="module")
+def tagged(stores: dict[str, VectorStore]) -> list[Point]:
+    """A collection whose keyword field holds arrays, and in some points values of another type."""
+    points = []
+    for i, point in enumerate(POINTS[:120]):
+        tags = [f"t{i % 7}", f"t{i % 5}"] if i % 3 else [f"t{i % 4}"]
+        if i % 11 == 0:
+            tags = [i / 7] if i % 2 else [f"t{i % 3}", 1.5]  # floats: the point joins no group
+        points.append(Point(point.id, point.vector, {"tags": tags, "score": i / 3, "flag": i % 4 == 0}))
+    for store in stores.values():
+        store.create_collection("tagged", dim=DIM, payload_schema={"tags": "keyword", "score": "float",
+                                                                   "flag": "bool"})
+        store.upsert("tagged", points)
+    return points
+
+
+def test_group_by_array_fields_agree(stores: dict[str, VectorStore], tagged: list[Point]) -> None:
+    by_id = {p.id: p for p in tagged}
+    query = QUERIES[3]
+    scores = {p.id: float(p.vector @ query / np.linalg.norm(p.vector) / np.linalg.norm(query)) for p in tagged}
+    best, seen = [], set()
+    for point_id in sorted(scores, key=lambda i: -scores[i]):
+        tags = by_id[point_id].payload["tags"]
+        if all(isinstance(t, str) for t in tags) and any(t not in seen for t in tags):
+            seen.update(tags)
+            best.append(point_id)
+    results = {name: [h.id for h in store.search("tagged", query, top_k=20, group_by="tags", exact=True)]
+               for name, store in stores.items()}
+    assert results["edge"] == results["server"] == best
+    assert len(best) < 12  # every group found: 7 + 5 + 4 values overlap to 7 groups, hits shared between groups
+
+
+def test_group_by_refuses_fields_it_cannot_group_on_both_backends(stores: dict[str, VectorStore],
+                                                                  tagged: list[Point]) -> None:
+    for store in stores.values():
+        for field in ("score", "flag", "undeclared", "../x", "tags..x", "tags\n"):
+            with pytest.raises(InvalidArgument, match="group_by"):
+                store.search("tagged", QUERIES[0], group_by=field)
+
+
+def _truth_counts(field: str, where: str) -> Counter:
+    counts: Counter = Counter()
+    for point in POINTS:
+        if _matches(point.payload, _filter(where)):
+            node = point.payload
+            for part in field.split("."):
+                node = node[part]
+            counts[node] += 1
+    return counts
+
+
+@pytest.mark.parametrize(("field", "where", "limit"), [
+    ("gender", "", 10), ("speaker", "duration<8", 5), ("year", "gender=female", 100), ("studio", "year>2010", 10),
+    ("tags.pitch", "studio=true", 2),
+])
+def test_facets_agree_with_each_other_and_the_truth(stores: dict[str, VectorStore], field: str, where: str,
+                                                    limit: int) -> None:
+    truth = sorted(_truth_counts(field, where).items(), key=lambda item: (-item[1], item[0]))[:limit]
+    assert truth and truth[0][1] > 1
+    for name, store in stores.items():
+        got = store.facet("corpus", field, filter=_filter(where), limit=limit)
+        assert got == truth, name
+        assert all(type(value) is type(truth[0][0]) for value, _ in got), name
+
+
+def test_facets_count_array_values_once_per_point(stores: dict[str, VectorStore], tagged: list[Point]) -> None:
+    truth: Counter = Counter()
+    for point in tagged:
+        truth.update({t for t in point.payload["tags"] if isinstance(t, str)})
+    expected = sorted(truth.items(), key=lambda item: (-item[1], item[0]))
+    for name, store in stores.items():
+        assert store.facet("tagged", "tags", limit=100) == expected, name
+        assert dict(store.facet("tagged", "flag")) == {True: 30, False: 90}, name
+        for field in ("score", "undeclared", "a..b"):
+            with pytest.raises(InvalidArgument, match="facet"):
+                store.facet("tagged", field)
+
+
+def test_deadlines_are_kept_on_both_backends(stores: dict[str, VectorStore]) -> None:
+    passed = time.monotonic() - 1
+    for store in stores.values():
+        with pytest.raises(DeadlineExceeded):
+            store.search("corpus", QUERIES[0], deadline=passed)
+        with pytest.raises(DeadlineExceeded):
+            store.search("corpus", QUERIES[0], group_by="speaker", deadline=passed)
+        with pytest.raises(DeadlineExceeded):
+            store.scroll("corpus", deadline=passed)
+        with pytest.raises(DeadlineExceeded):
+            store.facet("corpus", "speaker", deadline=passed)
+        assert len(store.search("corpus", QUERIES[0], group_by="speaker", deadline=time.monotonic() + 60)) == 10

@@ -12,6 +12,7 @@ applied (local mode has no sharding).
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 import warnings
@@ -40,29 +41,12 @@ from paraseek.errors import (
     Unauthenticated,
     Unavailable,
 )
-from paraseek.storage.base import (
-    RESERVED_METADATA_KEY,
-    VectorStore,
-    check_dim,
-    check_filter,
-    check_limit,
-    check_top_k,
-    creation_metadata,
-    payload_selector,
-    unique_ids,
-)
-from paraseek.filters import Filter, IsEmpty, Match, MatchAny, MatchText, Nested, Range
-from paraseek.storage.types import (
-    CollectionInfo,
-    FieldType,
-    Hit,
-    Point,
-    canonical_id,
-    check_name,
-    check_schema,
-    check_vector,
-    plain_payload,
-)
+from paraseek.filters import Filter
+from paraseek.storage import base
+from paraseek.storage.base import Deadline, FacetValue, VectorStore
+from paraseek.storage.compiler import FilterModel, compile_filter
+from paraseek.storage.grouping import distinct_hits
+from paraseek.storage.types import CollectionInfo, FieldType, Hit, Point, canonical_id, check_name, check_vector
 
 T = TypeVar("T")
 
@@ -74,7 +58,6 @@ _INDEX_TYPES = {
     FieldType.TEXT: qm.PayloadSchemaType.TEXT,
 }
 _FIELD_TYPES = {value: key for key, value in _INDEX_TYPES.items()}
-_SERVER_OPTIONS = {"quantization", "on_disk", "shard_number", "replication_factor", "shard_key"}
 _SEARCH_PARAMS = {exact: qm.SearchParams(exact=exact, quantization=qm.QuantizationSearchParams(rescore=True, oversampling=2.0))
                   for exact in (False, True)}
 UPSERT_BATCH = 256  # points per request: 768-d float32 + payload stays far below Qdrant's 32 MB limit
@@ -122,37 +105,47 @@ def _translate(error: Exception, what: str) -> ParaseekError:
     return Internal(f"{what}: {type(error).__name__}: {error}")
 
 
-def _compile_condition(condition: Any) -> Any:
-    if isinstance(condition, Filter):
-        return _compile_filter(condition)
-    key = condition.field
-    if isinstance(condition, Match):
-        return qm.FieldCondition(key=key, match=qm.MatchValue(value=condition.value))
-    if isinstance(condition, MatchAny):
-        if isinstance(condition.values[0], bool):  # MatchAny takes strings or integers only
-            return qm.Filter(should=[qm.FieldCondition(key=key, match=qm.MatchValue(value=v)) for v in condition.values])
-        return qm.FieldCondition(key=key, match=qm.MatchAny(any=list(condition.values)))
-    if isinstance(condition, MatchText):
-        return qm.FieldCondition(key=key, match=qm.MatchText(text=condition.text))
-    if isinstance(condition, Range):
-        return qm.FieldCondition(key=key, range=qm.Range(**condition.bounds()))
-    if isinstance(condition, IsEmpty):
+class _ServerFilters(FilterModel):
+    """qdrant-client filter models."""
+
+    def match(self, key: str, value: str | int | bool, path: str) -> Any:
+        return qm.FieldCondition(key=key, match=qm.MatchValue(value=value))
+
+    def match_any(self, key: str, values: Sequence[str | int | bool], path: str) -> Any:
+        if isinstance(values[0], bool):  # MatchAny takes strings or integers only
+            return qm.Filter(should=[self.match(key, value, path) for value in values])
+        return qm.FieldCondition(key=key, match=qm.MatchAny(any=list(values)))
+
+    def match_text(self, key: str, text: str) -> Any:
+        return qm.FieldCondition(key=key, match=qm.MatchText(text=text))
+
+    def range(self, key: str, bounds: dict[str, float]) -> Any:
+        return qm.FieldCondition(key=key, range=qm.Range(**bounds))
+
+    def is_empty(self, key: str) -> Any:
         return qm.IsEmptyCondition(is_empty=qm.PayloadField(key=key))
-    if isinstance(condition, Nested):
-        return qm.NestedCondition(nested=qm.Nested(key=key, filter=_compile_filter(condition.filter)))
-    raise InvalidFilter(f"unsupported filter condition {condition!r}")
+
+    def nested(self, key: str, filter: Any) -> Any:
+        return qm.NestedCondition(nested=qm.Nested(key=key, filter=filter))
+
+    def filter(self, must: list[Any] | None, should: list[Any] | None, must_not: list[Any] | None) -> Any:
+        return qm.Filter(must=must, should=should, must_not=must_not)
 
 
-def _compile_filter(filter: Filter) -> qm.Filter:
-    def clause(items: Sequence[Any]) -> list[Any] | None:
-        return [_compile_condition(c) for c in items] or None
-
-    return qm.Filter(must=clause(filter.must), should=clause(filter.should), must_not=clause(filter.must_not))
+_FILTERS = _ServerFilters()
 
 
 def _compile(filter: Filter | None) -> qm.Filter | None:
-    filter = check_filter(filter)
-    return None if filter is None else _compile_filter(filter)
+    filter = base.check_filter(filter)
+    return None if filter is None else compile_filter(filter, _FILTERS)
+
+
+def _schema(info: qm.CollectionInfo) -> dict[str, FieldType]:
+    """The payload schema of a collection: as created by paraseek, or read from the payload indexes."""
+    reserved = (info.config.metadata or {}).get(base.RESERVED_METADATA_KEY) or {}
+    if "payload_schema" in reserved:
+        return {k: FieldType(v) for k, v in reserved["payload_schema"].items()}
+    return {k: _FIELD_TYPES[v.data_type] for k, v in (info.payload_schema or {}).items() if v.data_type in _FIELD_TYPES}
 
 
 class ServerStore(VectorStore):
@@ -209,16 +202,13 @@ class ServerStore(VectorStore):
         ``replication_factor``, ``shard_key`` (custom sharding: the collection gets this shard key
         and every upsert writes to it).
         """
-        check_name(name)
-        dim = check_dim(dim)
-        schema = check_schema(payload_schema)
-        stored_metadata = creation_metadata(metadata)
-        options = self._check_options(options)
+        new = base.check_new_collection(name, dim, payload_schema, metadata, options)
+        schema, options, stored_metadata = new.schema, new.options, new.metadata
         if self._call("listing aliases", self._aliases).get(name) is not None:
             raise AlreadyExists(f"an alias named {name!r} exists")
         if name in self._call("listing collections", self._collection_names):
             raise AlreadyExists(f"collection {name!r} already exists")
-        stored_metadata[RESERVED_METADATA_KEY] = {
+        stored_metadata[base.RESERVED_METADATA_KEY] = {
             "payload_schema": {k: v.value for k, v in schema.items()}, "options": options,
         }
         quantization = (qm.ScalarQuantization(scalar=qm.ScalarQuantizationConfig(
@@ -226,7 +216,7 @@ class ServerStore(VectorStore):
         sharded = not self.local
         shard_key = options.get("shard_key")
         self._call(f"creating collection {name!r}", self._client.create_collection, name,
-                   vectors_config=qm.VectorParams(size=dim, distance=qm.Distance.COSINE, on_disk=options.get("on_disk")),
+                   vectors_config=qm.VectorParams(size=new.dim, distance=qm.Distance.COSINE, on_disk=options.get("on_disk")),
                    quantization_config=quantization,
                    shard_number=options.get("shard_number") if sharded else None,
                    replication_factor=options.get("replication_factor") if sharded else None,
@@ -243,27 +233,9 @@ class ServerStore(VectorStore):
             raise
         return self.describe(name)
 
-    @staticmethod
-    def _check_options(options: Mapping[str, Any]) -> dict[str, Any]:
-        unknown = set(options) - _SERVER_OPTIONS
-        if unknown:
-            raise InvalidArgument(f"unknown collection options {sorted(unknown)} (allowed: {sorted(_SERVER_OPTIONS)})")
-        if options.get("quantization") not in (None, "int8"):
-            raise InvalidArgument(f"quantization must be 'int8' or None, got {options['quantization']!r}")
-        if options.get("on_disk") not in (None, True, False):
-            raise InvalidArgument("on_disk must be a bool")
-        for key in ("shard_number", "replication_factor"):
-            value = options.get(key)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                raise InvalidArgument(f"{key} must be a positive integer, got {value!r}")
-        shard_key = options.get("shard_key")
-        if shard_key is not None and (not isinstance(shard_key, str) or not shard_key):
-            raise InvalidArgument("shard_key must be a non-empty string")
-        return {k: v for k, v in options.items() if v is not None}
-
     def delete_collection(self, name: str) -> None:
         check_name(name)
-        if not name in self._call("listing collections", self._collection_names):
+        if name not in self._call("listing collections", self._collection_names):
             target = self._call("listing aliases", self._aliases).get(name)
             hint = f" ({name!r} is an alias of {target!r}; delete the alias or the collection)" if target else ""
             raise CollectionNotFound(f"collection {name!r} not found{hint}")
@@ -288,12 +260,8 @@ class ServerStore(VectorStore):
         info = self._call(f"describing {name!r}", self._client.get_collection, name)
         count = self._call(f"counting {name!r}", self._client.count, name, exact=True).count
         metadata = dict(info.config.metadata or {})
-        reserved = metadata.pop(RESERVED_METADATA_KEY, None) or {}
-        if "payload_schema" in reserved:
-            schema = {k: FieldType(v) for k, v in reserved["payload_schema"].items()}
-        else:  # a collection made by other tools
-            schema = {k: _FIELD_TYPES[v.data_type] for k, v in (info.payload_schema or {}).items()
-                      if v.data_type in _FIELD_TYPES}
+        metadata.pop(base.RESERVED_METADATA_KEY, None)
+        schema = _schema(info)
         vectors = info.config.params.vectors
         dim = vectors.size if isinstance(vectors, qm.VectorParams) else 0
         return CollectionInfo(name=name, aliases=sorted(a for a, t in aliases.items() if t == name), count=count,
@@ -312,7 +280,7 @@ class ServerStore(VectorStore):
             return aliases[name]
         if name in self._call("listing collections", self._collection_names):
             return name
-        raise CollectionNotFound(f"no collection or alias named {name!r} on {self.url}")
+        raise CollectionNotFound(f"no collection or alias named {name!r}")
 
     def resolve(self, name: str) -> str:
         return self._resolve(name, self._call("listing aliases", self._aliases))
@@ -344,22 +312,17 @@ class ServerStore(VectorStore):
         info = self._call(f"describing {collection!r}", self._client.get_collection, collection)
         vectors = info.config.params.vectors
         dim = vectors.size if isinstance(vectors, qm.VectorParams) else None
-        reserved = (info.config.metadata or {}).get(RESERVED_METADATA_KEY) or {}
+        reserved = (info.config.metadata or {}).get(base.RESERVED_METADATA_KEY) or {}
         shard_key = None if self.local else reserved.get("options", {}).get("shard_key")
-        structs = []
-        for point in points:
-            if not isinstance(point, Point):
-                raise InvalidArgument(f"upsert takes Point objects, got {type(point).__name__}")
-            point_id = canonical_id(point.id)
-            vector = check_vector(point.vector, dim, f"vector of point {point_id}")
-            structs.append(qm.PointStruct(id=point_id, vector=vector.tolist(), payload=plain_payload(point.payload or {})))
+        structs = [qm.PointStruct(id=p.id, vector=p.vector.tolist(), payload=p.payload)
+                   for p in base.checked_points(points, dim)]
         for start in range(0, len(structs), UPSERT_BATCH):
             self._call(f"upserting into {collection!r}", self._client.upsert, collection,
                        points=structs[start:start + UPSERT_BATCH], wait=True, shard_key_selector=shard_key)
 
     def retrieve(self, collection: str, ids: Sequence[str], *, with_vectors: bool = False) -> list[Point]:
         check_name(collection)
-        wanted = unique_ids(ids)
+        wanted = base.unique_ids(ids)
         if not wanted:
             return []
         records = self._call(f"retrieving from {collection!r}", self._client.retrieve, collection, wanted,
@@ -374,7 +337,7 @@ class ServerStore(VectorStore):
 
     def existing_ids(self, collection: str, ids: Sequence[str]) -> set[str]:
         check_name(collection)
-        wanted = unique_ids(ids)
+        wanted = base.unique_ids(ids)
         if not wanted:
             return set()
         records = self._call(f"retrieving from {collection!r}", self._client.retrieve, collection, wanted,
@@ -387,38 +350,55 @@ class ServerStore(VectorStore):
                           count_filter=_compile(filter), exact=True).count
 
     def scroll(self, collection: str, *, filter: Filter | None = None, limit: int = 256, offset: str | None = None,
-               with_vectors: bool = False) -> tuple[list[Point], str | None]:
+               with_vectors: bool = False, deadline: Deadline = None) -> tuple[list[Point], str | None]:
         check_name(collection)
-        records, next_offset = self._call(
-            f"scrolling {collection!r}", self._client.scroll, collection, scroll_filter=_compile(filter),
-            limit=check_limit(limit), offset=None if offset is None else canonical_id(offset),
-            with_payload=True, with_vectors=with_vectors)
+        arguments: dict[str, Any] = dict(
+            scroll_filter=_compile(filter), limit=base.check_limit(limit),
+            offset=None if offset is None else canonical_id(offset), with_payload=True, with_vectors=with_vectors)
+        what = f"scrolling {collection!r}"
+        records, next_offset = self._call(what, self._client.scroll, collection, **arguments,
+                                          **self._timeout(deadline, what))
         return [self._point(r, with_vectors) for r in records], None if next_offset is None else str(next_offset)
 
-    def search(self, collection: str, vector: np.ndarray, *, top_k: int = 10, filter: Filter | None = None,
-               score_threshold: float | None = None, with_payload: bool | Sequence[str] = True,
-               group_by: str | None = None, exact: bool = False, with_vectors: bool = False) -> list[Hit]:
+    def search(self, collection: str, vector: np.ndarray, *, top_k: int = 10, offset: int = 0,
+               filter: Filter | None = None, score_threshold: float | None = None,
+               with_payload: bool | Sequence[str] = True, group_by: str | None = None, exact: bool = False,
+               with_vectors: bool = False, deadline: Deadline = None) -> list[Hit]:
         check_name(collection)
         query = check_vector(vector, None, "query vector").tolist()
+        top_k, offset = base.check_top_k(top_k), base.check_offset(offset)
         arguments: dict[str, Any] = dict(
-            query=query, limit=check_top_k(top_k), query_filter=_compile(filter), score_threshold=score_threshold,
-            with_payload=payload_selector(with_payload), with_vectors=with_vectors,
+            query=query, query_filter=_compile(filter), score_threshold=score_threshold,
+            with_payload=base.payload_selector(with_payload), with_vectors=with_vectors,
             search_params=_SEARCH_PARAMS[bool(exact)])
+        what = f"searching {collection!r}"
         if group_by is None:
-            points = self._call(f"searching {collection!r}", self._client.query_points, collection, **arguments).points
+            points = self._call(what, self._client.query_points, collection, limit=top_k, offset=offset,
+                                **arguments, **self._timeout(deadline, what)).points
             return [self._hit(p, with_vectors) for p in points]
-        if not isinstance(group_by, str) or not group_by:
-            raise InvalidArgument("group_by must be a payload field name")
-        groups = self._call(f"searching {collection!r}", self._client.query_points_groups, collection,
-                            group_by=group_by, group_size=1, **arguments).groups
-        hits: list[Hit] = []
-        seen: set[str] = set()
-        for group in groups:
-            if group.hits and str(group.hits[0].id) not in seen:
-                seen.add(str(group.hits[0].id))
-                hits.append(self._hit(group.hits[0], with_vectors))
-        hits.sort(key=lambda h: -h.score)
-        return hits
+        info = self._call(f"describing {collection!r}", self._client.get_collection, collection)
+        base.typed_field(_schema(info), group_by, "group_by", base.GROUPABLE_TYPES)
+        groups = self._call(what, self._client.query_points_groups, collection, group_by=group_by, group_size=1,
+                            limit=offset + top_k, **arguments, **self._timeout(deadline, what)).groups
+        return distinct_hits([self._hit(g.hits[0], with_vectors) for g in groups if g.hits], offset, top_k)
+
+    def facet(self, collection: str, key: str, *, filter: Filter | None = None, limit: int = 100,
+              deadline: Deadline = None) -> list[tuple[FacetValue, int]]:
+        check_name(collection)
+        info = self._call(f"describing {collection!r}", self._client.get_collection, collection)
+        base.typed_field(_schema(info), key, "facet", base.FACET_TYPES)
+        limit = base.check_integer(limit, "limit", 1, base.MAX_FACET_LIMIT)
+        what = f"counting values of {key!r} in {collection!r}"
+        hits = self._call(what, self._client.facet, collection, key, facet_filter=_compile(filter), limit=limit,
+                          exact=True, **self._timeout(deadline, what)).hits
+        return base.facet_counts([(hit.value, int(hit.count)) for hit in hits], limit)
+
+    def _timeout(self, deadline: Deadline, what: str) -> dict[str, int]:
+        """``DeadlineExceeded`` if ``deadline`` has passed, else the server-side timeout it leaves (whole seconds)."""
+        base.check_deadline(deadline, what)
+        if deadline is None or self.local:  # local mode has no timeouts
+            return {}
+        return {"timeout": max(1, math.ceil(deadline - time.monotonic()))}
 
     @staticmethod
     def _hit(scored: Any, with_vectors: bool) -> Hit:
