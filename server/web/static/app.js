@@ -88,14 +88,20 @@ function writeUrl() {
 function syncInputs() {
   $("q").value = state.q;
   $("where").value = state.where;
-  $("page-size").value = String(state.topK);
+  const pageSize = $("page-size");
+  if (!Array.from(pageSize.options).some((option) => option.value === String(state.topK))) {
+    pageSize.append(new Option(String(state.topK)));
+  }
+  pageSize.value = String(state.topK);
   if (state.collection) $("collection").value = state.collection;
   renderSteering();
 }
 
-function filterDict() {
+// The structured filter of the facet selections, leaving out the field `except`.
+function filterDict(except = null) {
   const must = [];
   for (const [key, selection] of Object.entries(state.facets)) {
+    if (key === except) continue;
     if (selection.values && selection.values.length === 1) must.push({ key, match: selection.values[0] });
     else if (selection.values && selection.values.length > 1) must.push({ key, match_any: selection.values });
     if (selection.range) {
@@ -220,6 +226,12 @@ function renderHits() {
   $("page-label").textContent = hits.length ? `page ${Math.floor(state.offset / state.topK) + 1}` : "";
 }
 
+function turnPage(direction) {
+  state.offset = Math.max(0, state.offset + direction * state.topK);
+  window.scrollTo(0, 0);
+  search();
+}
+
 function pauseOthers(playing) {
   document.querySelectorAll("#results audio").forEach((audio) => { if (audio !== playing) audio.pause(); });
 }
@@ -296,12 +308,20 @@ function renderSteering() {
 
 // --- facets --------------------------------------------------------------------------------------
 
+// Counts of a field with a selection ignore that selection, so its other values stay visible and
+// selecting several of them widens the results (values of one field are OR-ed, fields are AND-ed).
 async function loadFacets() {
   if (!state.collection) return;
+  const path = `/api/v1/collections/${encodeURIComponent(state.collection)}/facets`;
+  const selectedFields = Object.keys(state.facets);
   try {
-    const result = await api(`/api/v1/collections/${encodeURIComponent(state.collection)}/facets`,
-      { filter: filterDict(), where: state.where, limit: FACET_VALUES });
-    renderFacets(result.facets);
+    const [all, ...own] = await Promise.all([
+      api(path, { filter: filterDict(), where: state.where, limit: FACET_VALUES }),
+      ...selectedFields.map((field) => api(path, { filter: filterDict(field), where: state.where, fields: [field],
+        limit: FACET_VALUES })),
+    ]);
+    const replaced = new Map(own.map((result) => [result.facets[0].field, result.facets[0]]));
+    renderFacets(all.facets.map((facet) => replaced.get(facet.field) || facet));
   } catch (error) {
     $("facets").replaceChildren();
     status(error.message, true);
@@ -520,8 +540,8 @@ function bind() {
     $("where").value = "";
     restart();
   });
-  $("prev").addEventListener("click", () => { state.offset = Math.max(0, state.offset - state.topK); search(); });
-  $("next").addEventListener("click", () => { state.offset += state.topK; search(); });
+  $("prev").addEventListener("click", () => turnPage(-1));
+  $("next").addEventListener("click", () => turnPage(1));
   $("export-jsonl").addEventListener("click", exportJsonl);
   $("export-csv").addEventListener("click", exportCsv);
   window.addEventListener("popstate", () => {
