@@ -37,6 +37,10 @@ DEFAULT_ADDRESS = "127.0.0.1:50051"
               help="PEM private key for TLS.")
 @click.option("--metrics-port", type=click.IntRange(min=0, max=65535), default=0, show_default=True,
               help="Serve Prometheus metrics on this HTTP port (0: off).")
+@click.option("--http", "http_address", default=None, envvar="PARASEEK_HTTP", metavar="HOST:PORT",
+              help="Also serve the HTTP/JSON API and the workbench page here (same model, store and tokens).")
+@click.option("--media-root", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+              envvar="PARASEEK_MEDIA_ROOT", help="Folder that relative payload paths of streamed clips resolve under.")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="Torch intra-op threads (default: torch's choice). One per core the server may use.")
 @click.option("--max-workers", type=click.IntRange(min=1), default=16, show_default=True, help="RPC worker threads.")
@@ -86,6 +90,8 @@ def serve(random_init: bool, grace: float, log_level: str, **settings: Any) -> N
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     click.echo(f"paraseek listening on {server.address}", err=True)
+    if server.http is not None:
+        click.echo(f"paraseek workbench and HTTP API on {server.http.url}/", err=True)
     while not stop.wait(0.2):
         if server.load_error is not None:
             server.stop(grace=0)

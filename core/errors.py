@@ -2,7 +2,8 @@
 
 Library code raises these; the gRPC server maps them to status codes through
 ``GRPC_STATUS`` and the thin client maps status codes back to the same classes,
-so callers on either side of the wire catch the same types. This module imports
+so callers on either side of the wire catch the same types; the HTTP API answers with the
+``HTTP_STATUS`` column of the same table. This module imports
 nothing heavy: the thin client uses it as is.
 """
 
@@ -57,6 +58,10 @@ class PointNotFound(NotFound):
 
 class ModelNotFound(NotFound):
     """No registered model or config of that name."""
+
+
+class MediaUnavailable(NotFound):
+    """A point's source audio file cannot be found or read by the server (see ``--media-root``)."""
 
 
 class AlreadyExists(ParaseekError):
@@ -131,30 +136,42 @@ class Internal(ParaseekError):
     """An unexpected failure on the server side."""
 
 
-# gRPC status code names for each error class. Subclasses inherit their base's code; the most
-# specific class listed wins. The server and client both read this one table.
-GRPC_STATUS: dict[type[ParaseekError], str] = {
-    InvalidArgument: "INVALID_ARGUMENT",
-    NotFound: "NOT_FOUND",
-    AlreadyExists: "ALREADY_EXISTS",
-    FailedPrecondition: "FAILED_PRECONDITION",
-    MissingDependency: "FAILED_PRECONDITION",
-    Unauthenticated: "UNAUTHENTICATED",
-    PermissionDenied: "PERMISSION_DENIED",
-    ResourceExhausted: "RESOURCE_EXHAUSTED",
-    DeadlineExceeded: "DEADLINE_EXCEEDED",
-    Unavailable: "UNAVAILABLE",
-    Cancelled: "CANCELLED",
-    Internal: "INTERNAL",
+# The one error table: the gRPC status code name and the HTTP status of each error class.
+# Subclasses inherit their base's row; the most specific class listed wins. The gRPC server, the
+# HTTP API and the client all read it.
+ERROR_STATUS: dict[type[ParaseekError], tuple[str, int]] = {
+    InvalidArgument: ("INVALID_ARGUMENT", 400),
+    NotFound: ("NOT_FOUND", 404),
+    AlreadyExists: ("ALREADY_EXISTS", 409),
+    FailedPrecondition: ("FAILED_PRECONDITION", 409),
+    MissingDependency: ("FAILED_PRECONDITION", 409),
+    Unauthenticated: ("UNAUTHENTICATED", 401),
+    PermissionDenied: ("PERMISSION_DENIED", 403),
+    ResourceExhausted: ("RESOURCE_EXHAUSTED", 429),
+    DeadlineExceeded: ("DEADLINE_EXCEEDED", 504),
+    Unavailable: ("UNAVAILABLE", 503),
+    Cancelled: ("CANCELLED", 499),
+    Internal: ("INTERNAL", 500),
 }
+GRPC_STATUS: dict[type[ParaseekError], str] = {cls: grpc for cls, (grpc, _) in ERROR_STATUS.items()}
+HTTP_STATUS: dict[type[ParaseekError], int] = {cls: http for cls, (_, http) in ERROR_STATUS.items()}
+
+
+def _row(error: BaseException) -> tuple[str, int]:
+    for cls in type(error).__mro__:
+        if cls in ERROR_STATUS:
+            return ERROR_STATUS[cls]
+    return ERROR_STATUS[Internal]
 
 
 def status_name(error: BaseException) -> str:
     """The gRPC status code name for ``error`` (``INTERNAL`` for anything unexpected)."""
-    for cls in type(error).__mro__:
-        if cls in GRPC_STATUS:
-            return GRPC_STATUS[cls]
-    return "INTERNAL"
+    return _row(error)[0]
+
+
+def http_status(error: BaseException) -> int:
+    """The HTTP status for ``error`` (500 for anything unexpected)."""
+    return _row(error)[1]
 
 
 def error_for_status(code_name: str, message: str, error_type: str | None = None) -> ParaseekError:
@@ -192,6 +209,7 @@ _BY_NAME: dict[str, type[ParaseekError]] = {
         CollectionNotFound,
         PointNotFound,
         ModelNotFound,
+        MediaUnavailable,
         ModelMismatch,
         CheckpointError,
         WeightsUnavailable,

@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 # espeak-ng, sox, flite: the styled-speech corpus generator and test audio.
 # asterisk-core-sounds-en-wav, pocketsphinx-testdata, codec2-examples: real recorded speech for the
 # default model's robustness probe (built on the fly, never committed: their licences differ).
-DEBIAN_PACKAGES=(espeak-ng sox libsox-fmt-all flite asterisk-core-sounds-en-wav pocketsphinx-testdata codec2-examples)
+# chromium, chromium-driver: the headless browser of the workbench page test.
+DEBIAN_PACKAGES=(espeak-ng sox libsox-fmt-all flite asterisk-core-sounds-en-wav pocketsphinx-testdata codec2-examples
+  chromium chromium-driver)
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

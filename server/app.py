@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 from concurrent import futures
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -23,6 +23,9 @@ from paraseek.server.metrics import Metrics
 from paraseek.server.service import ParaseekServicer
 from paraseek.storage import VectorStore, open_store
 from paraseek.v1 import paraseek_pb2, paraseek_pb2_grpc
+
+if TYPE_CHECKING:
+    from paraseek.server.web import HttpServer
 
 log = logging.getLogger("paraseek.server")
 SERVICE_NAME = paraseek_pb2.DESCRIPTOR.services_by_name["Paraseek"].full_name
@@ -52,6 +55,7 @@ class ParaseekServer:
         self.port = 0
         self._server: grpc.Server | None = None
         self._metrics_http: Any = None
+        self.http: HttpServer | None = None  # the HTTP API and workbench, when the config has an http_address
         self._loaded = threading.Event()
         self._load_error: BaseException | None = None
         self._stopped = False
@@ -90,6 +94,8 @@ class ParaseekServer:
             raise FailedPrecondition(f"cannot listen on {config.address}: {error}") from None
         server.start()
         self._server = server
+        if config.http_address:
+            self.http = _start_http(self, server)
         if config.metrics_port:
             host = config.metrics_host
             self._metrics_http = self.metrics.serve_http(config.metrics_port, host)
@@ -147,6 +153,8 @@ class ParaseekServer:
         self.health.enter_graceful_shutdown()
         if self._server is not None:
             self._server.stop(self.config.grace_seconds if grace is None else grace).wait()
+        if self.http is not None:
+            self.http.stop()
         if self._metrics_http is not None:
             http_server, _ = self._metrics_http
             http_server.shutdown()
@@ -162,3 +170,17 @@ class ParaseekServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop(grace=0)
+
+
+def _start_http(server: ParaseekServer, grpc_server: grpc.Server) -> HttpServer:
+    """Serve the HTTP API and workbench beside gRPC; stop gRPC again if the HTTP port cannot be had."""
+    from paraseek.server.web import HttpServer, create_app
+
+    config = server.config
+    app = create_app(server.store, config, lambda: server.servicer.engine, server.metrics)
+    try:
+        return HttpServer(app, str(config.http_address), max_concurrency=config.max_concurrent_rpcs,
+                          grace_seconds=config.grace_seconds, tls_cert=config.tls_cert, tls_key=config.tls_key).start()
+    except BaseException:
+        grpc_server.stop(0)
+        raise

@@ -15,6 +15,15 @@ from paraseek.limits import ERROR_TYPE_METADATA_KEY
 PUBLIC_PREFIXES = ("/grpc.health.v1.Health/",)
 
 
+def bearer_accepted(authorization: str, tokens: Sequence[bytes]) -> bool:
+    """True if an ``Authorization`` value is ``Bearer <token>`` for one of ``tokens`` (constant-time compare)."""
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    presented = token.strip().encode()
+    return any(hmac.compare_digest(presented, accepted) for accepted in tokens)
+
+
 class TokenAuthInterceptor(grpc.ServerInterceptor):
     """Refuses calls without ``authorization: Bearer <token>`` for one of ``tokens`` (UNAUTHENTICATED).
 
@@ -26,14 +35,8 @@ class TokenAuthInterceptor(grpc.ServerInterceptor):
 
     def _accepts(self, metadata: Sequence[tuple[str, Any]] | None) -> bool:
         for key, value in metadata or ():
-            if key != "authorization":
-                continue
-            text = value.decode() if isinstance(value, bytes) else str(value)
-            scheme, _, token = text.partition(" ")
-            if scheme.lower() != "bearer":
-                return False
-            presented = token.strip().encode()
-            return any(hmac.compare_digest(presented, accepted) for accepted in self._tokens)
+            if key == "authorization":
+                return bearer_accepted(value.decode() if isinstance(value, bytes) else str(value), self._tokens)
         return False
 
     def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],

@@ -23,7 +23,9 @@ class ServerConfig:
     cache of ``cache_size`` text embeddings (0 disables it) and a micro-batcher that merges
     concurrent text queries into one encoder call of at most ``max_batch`` texts, waiting at most
     ``max_wait_ms`` for company. ``threads`` sets torch's intra-op threads (``None`` leaves the
-    default). ``metrics_port`` serves Prometheus metrics over HTTP (0 disables it).
+    default). ``metrics_port`` serves Prometheus metrics over HTTP (0 disables it). ``http_address``
+    (``host:port``) also serves the HTTP/JSON API and the workbench page; ``media_root`` is where
+    relative payload ``path`` values of the clips it streams resolve.
     """
 
     address: str = DEFAULT_ADDRESS
@@ -41,6 +43,8 @@ class ServerConfig:
     tls_key: Path | None = None
     metrics_port: int = 0
     metrics_host: str = "0.0.0.0"
+    http_address: str | None = None
+    media_root: Path | None = None
     threads: int | None = None
     max_workers: int = 16
     max_concurrent_rpcs: int = 64

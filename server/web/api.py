@@ -1,0 +1,363 @@
+"""The HTTP/JSON API and the workbench page, over the same engine and store as the gRPC service."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import math
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from importlib import metadata
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope as AsgiScope, Send
+
+from paraseek.errors import (
+    AudioError,
+    Internal,
+    InvalidArgument,
+    ParaseekError,
+    PointNotFound,
+    RequestTooLarge,
+    Unauthenticated,
+    http_status,
+    status_name,
+)
+from paraseek.limits import MAX_TOP_K
+from paraseek.server.auth import bearer_accepted
+from paraseek.server.config import ServerConfig
+from paraseek.server.engine import (
+    DEFAULT_EXAMPLE_WEIGHT,
+    DEFAULT_NEGATIVE_WEIGHT,
+    DEFAULT_TOP_K,
+    Clip,
+    ExplainedHit,
+    QueryEngine,
+    Scope,
+    SearchOptions,
+    StoredPoint,
+)
+from paraseek.server.metrics import Metrics
+from paraseek.server.web import models
+from paraseek.server.web.facets import FACET_TYPES, count_values
+from paraseek.server.web.media import AudioUrls, clip_file, content_type
+from paraseek.storage import CollectionInfo, FieldType, VectorStore
+from paraseek.storage.types import canonical_id
+
+log = logging.getLogger("paraseek.server")
+STATIC_DIR = Path(__file__).parent / "static"
+#: Time one HTTP request may take before it answers DEADLINE_EXCEEDED (HTTP has no caller deadline).
+HTTP_DEADLINE_SECONDS = 30.0
+MAX_FACET_VALUES = 1000
+FLOAT_FACET_RANGES = 5
+#: The page may load only its own scripts, styles, images and audio.
+PAGE_POLICY = ("default-src 'self'; img-src 'self' data:; media-src 'self' blob:; connect-src 'self'; "
+               "object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+_ERRORS = {"model": models.ErrorResponse}
+_API_ERRORS: dict[int | str, dict[str, Any]] = {status: _ERRORS for status in (400, 401, 404, 409, 503, 504)}
+
+
+def create_app(store: VectorStore, config: ServerConfig, engine: Callable[[], QueryEngine],
+               metrics: Metrics) -> FastAPI:
+    """The ASGI app: ``/api/v1/...`` (JSON, bearer tokens when configured), ``/`` (the workbench page).
+
+    ``engine()`` returns the loaded query engine or raises ``Unavailable`` while the model loads.
+    The OpenAPI schema is at ``/api/openapi.json``.
+    """
+    app = FastAPI(title="paraseek", version=metadata.version("paraseek"), docs_url=None, redoc_url=None,
+                  openapi_url="/api/openapi.json",
+                  description="Search speech by speaking style. Errors: `{\"error\": {code, type, message}}` with "
+                              "the HTTP status of `paraseek.errors.HTTP_STATUS`.")
+    tokens = [token.encode() for token in config.tokens]
+    audio_urls = AudioUrls(signed=bool(tokens))
+    bearer = HTTPBearer(auto_error=False, description="The server's read or admin token.")
+
+    def token_valid(credentials: HTTPAuthorizationCredentials | None) -> bool:
+        return not tokens or (credentials is not None
+                              and bearer_accepted(f"{credentials.scheme} {credentials.credentials}", tokens))
+
+    def require_token(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+        if not token_valid(credentials):
+            raise Unauthenticated("missing or invalid bearer token (send 'Authorization: Bearer <token>')")
+
+    api = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token)], responses=_API_ERRORS)
+    media = APIRouter(prefix="/api/v1", responses=_API_ERRORS)
+
+    def hit(collection: str, explained: ExplainedHit) -> models.Hit:
+        found = explained.hit
+        return models.Hit(id=found.id, score=found.score, payload=found.payload,
+                          styles={group: models.StyleTags(tags=[models.StyleTag(tag=t, score=s) for t, s in tags])
+                                  for group, tags in explained.styles.items()},
+                          audio_url=audio_urls.url(collection, found.id))
+
+    @api.get("/info", response_model=models.ServerInfo, summary="The served model and the request limits")
+    def info() -> models.ServerInfo:
+        model = engine().model
+        return models.ServerInfo(
+            model=model.name, model_fingerprint=model.fingerprint, embedding_dim=model.embedding_dim,
+            sample_rate=model.sample_rate,
+            style_groups={group: models.KeywordList(values=tags) for group, tags in model.style_groups().items()},
+            default_collection=config.default_collection or "", max_text_chars=config.max_text_chars,
+            max_top_k=MAX_TOP_K, max_negatives=config.max_negatives, version=metadata.version("paraseek"),
+            auth=bool(tokens))
+
+    @api.post("/search", response_model=models.SearchResponse,
+              summary="Clips matching a description, steered by negatives and an example clip")
+    def search(request: models.SearchRequest) -> models.SearchResponse:
+        started = time.perf_counter()
+        query_engine = engine()
+        page_end = _page_end(request.top_k, request.offset)
+        options = SearchOptions(
+            collection=request.collection, filter=request.filter, where=request.where, top_k=page_end,
+            score_threshold=request.score_threshold, group_by=request.group_by or None,
+            payload_fields=tuple(request.payload_fields),
+            explain_top=SearchOptions.explain_top if request.explain_top is None else request.explain_top,
+            exact=request.exact)
+        example = _clip(request.example, "example") if request.example is not None else None
+        scope = _scope()
+        if example is not None and not request.text.strip() and not request.negatives:
+            outcome = query_engine.search_by_audio(example, options, scope)
+        else:
+            negatives = [(n.text, n.weight or DEFAULT_NEGATIVE_WEIGHT) for n in request.negatives]
+            weight = DEFAULT_EXAMPLE_WEIGHT if request.example_weight is None else request.example_weight
+            outcome = query_engine.search(request.text, options, scope, negatives=negatives, example=example,
+                                          example_weight=weight)
+        return models.SearchResponse(
+            hits=[hit(outcome.collection, explained) for explained in outcome.hits[request.offset:]],
+            collection=outcome.collection, model=query_engine.model.name,
+            timing=models.Timing(encode_ms=outcome.encode_seconds * 1e3, search_ms=outcome.search_seconds * 1e3,
+                                 total_ms=(time.perf_counter() - started) * 1e3),
+            text_cached=outcome.text_cached, offset=request.offset)
+
+    @api.post("/classify", response_model=models.ClassifyResponse, summary="Zero-shot styles of one clip")
+    def classify(request: models.ClassifyRequest) -> models.ClassifyResponse:
+        query_engine = engine()
+        groups = query_engine.classify(_clip(request.audio, "audio"), request.collection, request.styles, _scope())
+        return models.ClassifyResponse(
+            groups=[models.GroupScores(group=group, tags=[models.StyleTag(tag=t, score=s) for t, s in tags])
+                    for group, tags in groups.items()],
+            model=query_engine.model.name)
+
+    @api.get("/collections", response_model=models.ListCollectionsResponse, summary="Every collection")
+    def list_collections() -> models.ListCollectionsResponse:
+        return models.ListCollectionsResponse(collections=[_collection(info) for info in store.list_collections()])
+
+    @api.get("/collections/{name}", response_model=models.CollectionInfo,
+             summary="A collection (or alias): count, model, payload schema")
+    def describe_collection(name: str) -> models.CollectionInfo:
+        return _collection(store.describe(name))
+
+    @api.post("/collections/{name}/facets", response_model=models.FacetResponse,
+              summary="Value counts of payload fields over the points matching a filter")
+    def facets(name: str, request: models.FacetRequest) -> models.FacetResponse:
+        collection = store.describe(name)
+        if not 1 <= request.limit <= MAX_FACET_VALUES:
+            raise InvalidArgument(f"limit must be in 1..{MAX_FACET_VALUES}, got {request.limit}")
+        fields = request.fields or [f for f, kind in collection.payload_schema.items() if kind in FACET_TYPES]
+        for field in fields:
+            kind = collection.payload_schema.get(field)
+            if kind not in FACET_TYPES:
+                raise InvalidArgument(f"field {field!r} cannot be counted: facets need a keyword, integer, bool or "
+                                      f"float field of the schema of {collection.name!r}")
+        query_filter = engine().build_filter(collection, request.filter, request.where)
+        scan = count_values(store, collection.name, query_filter, fields, _scope())
+        return models.FacetResponse(
+            collection=collection.name, scanned=scan.scanned, complete=scan.complete,
+            facets=[_facet(field, collection.payload_schema[field], scan.counts[field], request.limit)
+                    for field in fields])
+
+    @api.get("/collections/{name}/points/{point_id}", response_model=models.PointResponse, summary="A point's payload")
+    def point(name: str, point_id: str) -> models.PointResponse:
+        collection, found_id, payload = _payload(store, name, point_id)
+        return models.PointResponse(id=found_id, collection=collection, payload=payload,
+                                    audio_url=audio_urls.url(name, found_id))
+
+    @media.get("/collections/{name}/points/{point_id}/audio", response_class=FileResponse,
+               summary="A point's audio, streamed from its source file (HTTP range requests supported)",
+               responses={200: {"content": {"audio/*": {}}}, 206: {"description": "Partial content"},
+                          416: {"description": "Range not satisfiable"}})
+    def audio(name: str, point_id: str,
+              credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+              expires: Annotated[int, Query(description="Expiry (Unix time) of a signed URL")] = 0,
+              signature: Annotated[str, Query(description="Signature of a URL the API handed out")] = "") -> Response:
+        if not token_valid(credentials):
+            if not signature:
+                raise Unauthenticated("missing bearer token or signed audio URL")
+            audio_urls.verify(name, point_id, expires, signature)
+        collection, found_id, payload = _payload(store, name, point_id)
+        path = clip_file(collection, found_id, payload, config.media_root)
+        return FileResponse(path, media_type=content_type(path))
+
+    app.include_router(api)
+    app.include_router(media)
+
+    @app.get("/", include_in_schema=False)
+    def page() -> Response:
+        return FileResponse(STATIC_DIR / "index.html", headers={"Content-Security-Policy": PAGE_POLICY,
+                                                                "Cache-Control": "no-cache"})
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    _add_error_handlers(app)
+    _add_request_log(app, metrics)
+    app.add_middleware(BodyLimit, max_bytes=config.max_message_bytes)
+    return app
+
+
+def _page_end(top_k: int | None, offset: int) -> int:
+    """How many hits to ask for so that hits ``offset .. offset + top_k`` are in them.
+
+    Paging until the stores take an offset themselves: ask for more and drop the first ``offset``.
+    """
+    top_k = DEFAULT_TOP_K if top_k is None else top_k
+    if not 1 <= top_k <= MAX_TOP_K:
+        raise InvalidArgument(f"top_k must be in 1..{MAX_TOP_K}, got {top_k}")
+    if offset < 0 or offset + top_k > MAX_TOP_K:
+        raise InvalidArgument(f"offset must be in 0..{MAX_TOP_K - top_k} (offset + top_k at most {MAX_TOP_K}), "
+                              f"got {offset}")
+    return offset + top_k
+
+
+def _scope() -> Scope:
+    deadline = time.monotonic() + HTTP_DEADLINE_SECONDS
+    return Scope(time_remaining=lambda: deadline - time.monotonic())
+
+
+def _clip(audio: models.AudioInput, what: str) -> Clip:
+    """Audio bytes (base64 in JSON) or a stored point."""
+    if (audio.data is None) == (audio.point_id is None):
+        raise AudioError(f"{what}: give exactly one of 'data' (base64 audio) or 'point_id'")
+    if audio.point_id is not None:
+        return StoredPoint(audio.point_id)
+    try:
+        return base64.b64decode(audio.data or "", validate=True)
+    except binascii.Error:
+        raise AudioError(f"{what}: 'data' is not valid base64") from None
+
+
+def _payload(store: VectorStore, name: str, point_id: str) -> tuple[str, str, dict[str, Any]]:
+    """The physical collection, canonical id and payload of a stored point."""
+    collection = store.describe(name).name
+    points = store.retrieve(collection, [canonical_id(point_id)])
+    if not points:
+        raise PointNotFound(f"no point {point_id!r} in collection {name!r}")
+    return collection, points[0].id, points[0].payload
+
+
+def _collection(info: CollectionInfo) -> models.CollectionInfo:
+    return models.CollectionInfo(
+        name=info.name, aliases=sorted(info.aliases), count=info.count, dim=info.dim,
+        model=str(info.metadata.get("model") or ""), model_fingerprint=str(info.metadata.get("model_fingerprint") or ""),
+        payload_schema={key: FieldType(kind).value for key, kind in info.payload_schema.items()},
+        metadata=info.metadata)
+
+
+def _facet(field: str, kind: FieldType, counts: Counter[Any], limit: int) -> models.Facet:
+    if kind is FieldType.FLOAT:
+        return models.Facet(field=field, type=kind.value, ranges=_ranges(counts))
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], str(item[0])))
+    return models.Facet(field=field, type=kind.value,
+                        values=[models.FacetValue(value=value, count=count) for value, count in ranked[:limit]],
+                        other=sum(count for _, count in ranked[limit:]))
+
+
+def _ranges(counts: Counter[Any]) -> list[models.FacetRange]:
+    """Equal-width ranges over the values seen, edges rounded down to two significant digits of the width."""
+    values = sorted(float(v) for v in counts)
+    if not values:
+        return []
+    low, high = values[0], values[-1]
+    step = (high - low) / FLOAT_FACET_RANGES
+    scale = 10 ** (1 - math.floor(math.log10(step))) if step > 0 else 1
+    edges = sorted({math.floor((low + i * step) * scale) / scale for i in range(FLOAT_FACET_RANGES if step else 1)})
+    ranges = []
+    for index, start in enumerate(edges):
+        end = edges[index + 1] if index + 1 < len(edges) else None
+        count = sum(n for v, n in counts.items() if start <= float(v) and (end is None or float(v) < end))
+        ranges.append(models.FacetRange(gte=start, lt=end, count=count))
+    return ranges
+
+
+def error_response(error: ParaseekError) -> JSONResponse:
+    """The JSON body and HTTP status of a typed error (the status from ``paraseek.errors.HTTP_STATUS``)."""
+    body = models.ErrorResponse(error=models.ErrorDetail(code=status_name(error), type=type(error).__name__,
+                                                         message=str(error)))
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthenticated) else None
+    return JSONResponse(body.model_dump(), status_code=http_status(error), headers=headers)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    async def typed(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, ParaseekError)
+        return error_response(error)
+
+    async def malformed(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, RequestValidationError)
+        problems = "; ".join(f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in error.errors())
+        return error_response(InvalidArgument(f"malformed request: {problems}"))
+
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.error("unexpected error in %s %s", request.method, request.url.path, exc_info=error)
+        return error_response(Internal(f"internal error ({type(error).__name__}); see the server log"))
+
+    app.add_exception_handler(ParaseekError, typed)
+    app.add_exception_handler(RequestValidationError, malformed)
+    app.add_exception_handler(Exception, unexpected)
+
+
+def _add_request_log(app: FastAPI, metrics: Metrics) -> None:
+    @app.middleware("http")
+    async def record(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        name = f"http {getattr(route, 'name', 'unrouted')}"
+        elapsed = time.perf_counter() - started
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        metrics.requests.labels(rpc=name, code=str(response.status_code)).inc()
+        metrics.stage_seconds.labels(rpc=name, stage="total").observe(elapsed)
+        log.info("http", extra={"method": request.method, "path": request.url.path, "status": response.status_code,
+                                "ms": round(elapsed * 1e3, 3)})
+        return response
+
+
+class BodyLimit:
+    """Reads each request body up front and refuses one over ``max_bytes`` (the server's message size
+    limit) with ``RequestTooLarge``, whether it declares its length or arrives in chunks."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        size = int(declared) if declared.isdigit() else 0
+        chunks: list[bytes] = []
+        while size <= self.max_bytes:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunks.append(message.get("body", b""))
+            size = sum(len(chunk) for chunk in chunks)
+            if not message.get("more_body", False):
+                break
+        if size > self.max_bytes:
+            error = RequestTooLarge(f"the request body is larger than the server's limit of {self.max_bytes} bytes")
+            await error_response(error)(scope, receive, send)
+            return
+        pending: list[Message] = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
+
+        async def replay() -> Message:
+            return pending.pop() if pending else await receive()
+
+        await self.app(scope, replay, send)
