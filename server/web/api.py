@@ -31,6 +31,7 @@ from paraseek.errors import (
     http_status,
     status_name,
 )
+from paraseek.filters import Filter, filter_from_dict
 from paraseek.limits import MAX_TOP_K
 from paraseek.server.auth import bearer_accepted
 from paraseek.server.config import ServerConfig
@@ -116,7 +117,7 @@ def create_app(store: VectorStore, config: ServerConfig, engine: Callable[[], Qu
         query_engine = engine()
         page_end = _page_end(request.top_k, request.offset)
         options = SearchOptions(
-            collection=request.collection, filter=request.filter, where=request.where, top_k=page_end,
+            collection=request.collection, filter=_filter(request.filter), where=request.where, top_k=page_end,
             score_threshold=request.score_threshold, group_by=request.group_by or None,
             payload_fields=tuple(request.payload_fields),
             explain_top=SearchOptions.explain_top if request.explain_top is None else request.explain_top,
@@ -167,7 +168,7 @@ def create_app(store: VectorStore, config: ServerConfig, engine: Callable[[], Qu
             if kind not in FACET_TYPES:
                 raise InvalidArgument(f"field {field!r} cannot be counted: facets need a keyword, integer, bool or "
                                       f"float field of the schema of {collection.name!r}")
-        query_filter = engine().build_filter(collection, request.filter, request.where)
+        query_filter = engine().build_filter(collection, _filter(request.filter), request.where)
         scan = count_values(store, collection.name, query_filter, fields, _scope())
         return models.FacetResponse(
             collection=collection.name, scanned=scan.scanned, complete=scan.complete,
@@ -361,3 +362,8 @@ class BodyLimit:
             return pending.pop() if pending else await receive()
 
         await self.app(scope, replay, send)
+
+
+def _filter(data: dict[str, Any] | None) -> Filter | None:
+    """The request's structured filter in the dict form, validated into a ``Filter``."""
+    return None if data is None else filter_from_dict(data)

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from paraseek.server.engine import Scope
-from paraseek.storage import Filter, FieldType, VectorStore
+from paraseek.filters import FieldType, Filter
+from paraseek.storage import VectorStore
 from paraseek.storage.types import values_at
 
 #: Most points one facet request reads; past it the counts are marked incomplete.
