@@ -170,7 +170,7 @@ def collections(data_dir: Path | None, qdrant_url: str | None, qdrant_api_key: s
       paraseek collections --set-alias voices=voices_v1     # roll back
       paraseek collections --delete voices_v1
     """
-    from paraseek.indexer.collections import apply_changes, describe_all
+    from paraseek.storage.catalog import apply_changes, describe_all
 
     with open_store_from(data_dir, qdrant_url, qdrant_api_key) as store:
         apply_changes(store, delete=delete, set_alias=set_alias, delete_alias=delete_alias)

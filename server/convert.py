@@ -9,6 +9,7 @@ from google.protobuf import struct_pb2
 from paraseek.errors import AudioError, InvalidFilter
 from paraseek.server.engine import Clip, ExplainedHit, SearchOptions, SearchOutcome, StoredPoint
 from paraseek.storage import CollectionInfo
+from paraseek.storage.catalog import BuildRecord
 from paraseek.v1 import filter_pb2, paraseek_pb2
 
 _CLAUSES = ("must", "should", "must_not")
@@ -91,13 +92,14 @@ def search_response(outcome: SearchOutcome, model: str, total_seconds: float) ->
 
 
 def collection_info(info: CollectionInfo) -> paraseek_pb2.CollectionInfo:
+    record = BuildRecord.of(info)
     return paraseek_pb2.CollectionInfo(
         name=info.name,
         aliases=sorted(info.aliases),
         count=info.count,
         dim=info.dim,
-        model=str(info.metadata.get("model") or ""),
-        model_fingerprint=str(info.metadata.get("model_fingerprint") or ""),
+        model=record.model or "",
+        model_fingerprint=record.model_fingerprint or "",
         payload_schema={key: getattr(kind, "value", str(kind)) for key, kind in info.payload_schema.items()},
         metadata=struct(info.metadata),
     )

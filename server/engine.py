@@ -16,7 +16,6 @@ from paraseek.errors import (
     DeadlineExceeded,
     EmptyText,
     InvalidArgument,
-    ModelMismatch,
     PointNotFound,
     RequestTooLarge,
     TextTooLong,
@@ -35,6 +34,7 @@ from paraseek.storage import (
     filter_from_dict,
     parse_where,
 )
+from paraseek.storage.catalog import ModelSignature, check_model
 
 DEFAULT_NEGATIVE_WEIGHT = 0.5
 DEFAULT_EXAMPLE_WEIGHT = 0.5
@@ -122,6 +122,7 @@ class QueryEngine:
         self.cache = EmbeddingCache(config.cache_size)
         self.batcher = (MicroBatcher(model.embed_text, max_batch=config.max_batch, max_wait=config.max_wait_ms / 1000,
                                      on_batch=metrics.batch_size.observe) if config.batching else None)
+        self.signature = ModelSignature.of(model)
         self._groups = model.style_groups()
         self._group_embeddings: dict[str, np.ndarray] = {}
 
@@ -218,14 +219,7 @@ class QueryEngine:
                                       f"available: {', '.join(names) or 'none'}")
             name = names[0]
         info = self.store.describe(name)
-        built_with = info.metadata.get("model")
-        fingerprint = info.metadata.get("model_fingerprint")
-        if (built_with is not None and built_with != self.model.name) or (
-                fingerprint is not None and fingerprint != self.model.fingerprint) or info.dim != self.model.embedding_dim:
-            raise ModelMismatch(
-                f"collection {info.name!r} was built with model {built_with!r} (fingerprint {str(fingerprint)[:12]}, "
-                f"{info.dim}-d) but this server runs {self.model.name!r} (fingerprint {self.model.fingerprint[:12]}, "
-                f"{self.model.embedding_dim}-d); serve it with that model, or re-index it with this one")
+        check_model(info, self.signature, "serve it with that model, or re-index it with this one")
         return info
 
     def build_filter(self, info: CollectionInfo, structured: dict[str, Any] | None, where: str) -> Filter | None:
