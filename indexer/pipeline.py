@@ -39,7 +39,7 @@ from paraseek.indexer.decode import (
     init_worker,
 )
 from paraseek.indexer.sources import ClipRef, Source, open_source
-from paraseek.model import ZERO_SHOT_PROMPT, EmbeddingModel
+from paraseek.model import EmbeddingModel, ZeroShotScorer
 from paraseek.storage import FieldType, Point, VectorStore
 
 #: Namespace of point ids: uuid5(namespace, corpus \n relative path \n content hash).
@@ -201,32 +201,13 @@ def payload_key(column: str) -> str:
     return f"meta_{column}" if column in RESERVED_KEYS else column
 
 
-class StyleTagger:
-    """Zero-shot style tags per attribute group; tag prompts are embedded once per run."""
-
-    def __init__(self, model: EmbeddingModel) -> None:
-        self.model = model
-        self.groups = model.style_groups()
-        self.tag_embeddings: dict[str, np.ndarray] | None = None
-        if type(model).classify is EmbeddingModel.classify:  # the stock rule: cosine to prompted tags
-            self.tag_embeddings = {
-                group: model.embed_text([ZERO_SHOT_PROMPT.format(tag) for tag in tags])
-                for group, tags in self.groups.items()
-            }
-
-    def __call__(self, embeddings: np.ndarray) -> dict[str, np.ndarray]:
-        """``{group: (n, n_tags)}`` scores, equal to ``model.classify(embeddings)``."""
-        if self.tag_embeddings is None:
-            return self.model.classify(embeddings, self.groups)
-        return {group: embeddings @ tags.T for group, tags in self.tag_embeddings.items()}
-
-    def payload(self, scores: dict[str, np.ndarray], row: int) -> dict[str, dict[str, Any]]:
-        """``{"style": {group: best tag}, "style_score": {group: its score}}`` for clip ``row``."""
-        best = {group: int(np.argmax(matrix[row])) for group, matrix in scores.items()}
-        return {
-            "style": {group: self.groups[group][index] for group, index in best.items()},
-            "style_score": {group: round(float(scores[group][row, index]), 5) for group, index in best.items()},
-        }
+def style_payload(scorer: ZeroShotScorer, scores: dict[str, np.ndarray], row: int) -> dict[str, dict[str, Any]]:
+    """``{"style": {group: best tag}, "style_score": {group: its score}}`` for clip ``row``."""
+    best = scorer.best(scores, row)
+    return {
+        "style": {group: tag for group, (tag, _) in best.items()},
+        "style_score": {group: round(score, 5) for group, (_, score) in best.items()},
+    }
 
 
 class ErrorReport:
@@ -306,7 +287,7 @@ def index_corpus(source: Source | str | Path, store: VectorStore, model: Embeddi
             "--reindex cannot be combined with --shard: index each shard into a new collection name, "
             "then point the alias at it with `paraseek collections --set-alias`")
     corpus = options.corpus or source.name
-    tagger = StyleTagger(model)  # embeds the tag prompts: fails early if the text side cannot load
+    tagger = ZeroShotScorer(model)  # embeds the tag prompts: fails early if the text side cannot load
     schema = payload_schema(model, source.sample_metadata())
     target = prepare_target(store, options.collection, model, schema, corpus=corpus, reindex=options.reindex,
                             collection_options=options.collection_options)
@@ -350,7 +331,7 @@ class _Run:
     """State of one indexing run (see ``index_corpus``)."""
 
     def __init__(self, source: Source, store: VectorStore, model: EmbeddingModel, options: IndexOptions,
-                 target: Target, corpus: str, summary: IndexSummary, report: ErrorReport, tagger: StyleTagger) -> None:
+                 target: Target, corpus: str, summary: IndexSummary, report: ErrorReport, tagger: ZeroShotScorer) -> None:
         self.source, self.store, self.model, self.options = source, store, model, options
         self.tagger = tagger
         self.target, self.corpus, self.summary, self.report = target, corpus, summary, report
@@ -532,11 +513,11 @@ class _Run:
             if not kept:
                 return
             prepared, embeddings = kept, np.stack(rows)
-        scores = self.tagger(embeddings)
+        scores = self.tagger.scores(embeddings)
         points = []
         for row, (item, decoded, _) in enumerate(prepared):
             payload = self._payload(item, decoded)
-            payload.update(self.tagger.payload(scores, row))
+            payload.update(style_payload(self.tagger, scores, row))
             points.append(Point(id=item.point_id, vector=embeddings[row], payload=payload))
         for start in range(0, len(points), self.options.upsert_batch):
             self.store.upsert(self.target.collection, points[start : start + self.options.upsert_batch])

@@ -20,7 +20,8 @@ from paraseek.errors import (
     RequestTooLarge,
     TextTooLong,
 )
-from paraseek.model import ZERO_SHOT_PROMPT, EmbeddingModel
+from paraseek.model import EmbeddingModel, ZeroShotScorer
+from paraseek.model.zeroshot import prompt_texts, ranked
 from paraseek.server.batching import MicroBatcher
 from paraseek.server.cache import EmbeddingCache
 from paraseek.server.config import MAX_EXPLAIN_TOP, MAX_TOP_K, ServerConfig
@@ -119,17 +120,14 @@ class QueryEngine:
         self.store = store
         self.config = config
         self.metrics = metrics
+        self.signature = ModelSignature.of(model)
+        self.scorer = ZeroShotScorer(model)  # embeds the style-tag prompts used for explanations
         self.cache = EmbeddingCache(config.cache_size)
         self.batcher = (MicroBatcher(model.embed_text, max_batch=config.max_batch, max_wait=config.max_wait_ms / 1000,
                                      on_batch=metrics.batch_size.observe) if config.batching else None)
-        self.signature = ModelSignature.of(model)
-        self._groups = model.style_groups()
-        self._group_embeddings: dict[str, np.ndarray] = {}
 
     def warm(self) -> None:
-        """Run every encoder once and embed the style-tag prompts used for explanations."""
-        for group, tags in self._groups.items():
-            self._group_embeddings[group] = self.model.embed_text([ZERO_SHOT_PROMPT.format(tag) for tag in tags])
+        """Run every encoder once, so the first request pays no start-up cost."""
         self.model.embed_text(["a calm voice"])
         seconds = 1.0
         t = np.arange(int(seconds * self.model.sample_rate), dtype=np.float32) / self.model.sample_rate
@@ -238,14 +236,7 @@ class QueryEngine:
 
     def explain(self, vector: np.ndarray, top: int | None) -> dict[str, list[tuple[str, float]]]:
         """The ``top`` (``None``: all) best-matching style tags of a clip embedding, per attribute group."""
-        if top == 0:
-            return {}
-        styles: dict[str, list[tuple[str, float]]] = {}
-        for group, tags in self._groups.items():
-            scores = self._group_embeddings[group] @ vector
-            order = np.argsort(-scores, kind="stable")[:top]
-            styles[group] = [(tags[i], float(scores[i])) for i in order]
-        return styles
+        return self.scorer.rank(vector, top)
 
     # --- requests ------------------------------------------------------------------------------
 
@@ -326,10 +317,8 @@ class QueryEngine:
         vector = self.embed_clips([clip], info_name, scope)[0]
         if not candidates:
             return self.explain(vector, None)
-        prompts, _ = self.embed_texts([ZERO_SHOT_PROMPT.format(style) for style in candidates], scope)
-        scores = prompts @ vector
-        order = np.argsort(-scores, kind="stable")
-        return {CUSTOM_GROUP: [(candidates[i], float(scores[i])) for i in order]}
+        prompts, _ = self.embed_texts(prompt_texts(candidates), scope)
+        return {CUSTOM_GROUP: ranked(candidates, prompts @ vector)}
 
     def rerank(self, text: str, clips: Sequence[bytes], scope: Scope) -> list[tuple[int, float]]:
         """Best-of-N: ``(index, cosine)`` of every clip against the description, best first."""
