@@ -35,7 +35,7 @@ from paraseek.errors import require
 require("torch")
 require("pyarrow")
 
-from paraseek.indexer.acoustics import Acoustics, measure, track_pitch  # noqa: E402
+from paraseek.indexer.acoustics import Acoustics, measure  # noqa: E402
 from paraseek.indexer.collections import Target, prepare_target  # noqa: E402
 from paraseek.indexer.decode import DecodeLimits  # noqa: E402
 from paraseek.indexer.pipeline import (  # noqa: E402
@@ -67,5 +67,4 @@ __all__ = [
     "point_id",
     "prepare_target",
     "shard_of",
-    "track_pitch",
 ]
