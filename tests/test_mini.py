@@ -14,7 +14,8 @@ from paraseek.audio import load_audio
 from paraseek.errors import CheckpointError
 from paraseek.model import get_config, load_model
 from paraseek.model import hub, mini
-from paraseek.model.mini import htk_mel_filterbank, minilm_dir, sha256_file
+from paraseek.model.hub import file_fingerprint
+from paraseek.model.mini import htk_mel_filterbank, minilm_dir
 from paraseek.testing import speak, tone
 
 
@@ -28,7 +29,7 @@ def test_default_model_loads_offline_with_pinned_weights(model, monkeypatch: pyt
     config = get_config("paraseek-mini")
     assert model.name == "paraseek-mini" and model.embedding_dim == 256
     assert model.fingerprint == config.weights["sha256"]
-    assert sha256_file(minilm_dir() / "model.safetensors") == config.text["sha256"]
+    assert file_fingerprint(minilm_dir() / "model.safetensors") == config.text["sha256"]
     weights = hub.PACKAGE_DIR / config.weights["package_file"]
     assert weights.stat().st_size < 25 * 1024 * 1024
 
