@@ -93,7 +93,6 @@ class IndexOptions:
     errors_file: str | Path | None = None
     progress: bool | None = None
     finalize: bool = True
-    autocast: str | None = None
     collection_options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -480,17 +479,6 @@ class _Run:
 
     # --- model and store ----------------------------------------------------------------------
 
-    def _embed(self, inputs: list[np.ndarray]) -> np.ndarray:
-        import torch
-
-        if self.options.autocast:
-            from paraseek.model.encoder import parse_dtype
-
-            device_type = str(getattr(self.model, "device", "cpu")).split(":")[0]
-            with torch.autocast(device_type=device_type, dtype=parse_dtype(self.options.autocast)):
-                return self.model.embed_prepared(inputs)
-        return self.model.embed_prepared(inputs)
-
     def _embed_and_store(self, batch: list[tuple[_Planned, Decoded]]) -> None:
         prepared: list[tuple[_Planned, Decoded, np.ndarray]] = []
         for item, decoded in batch:
@@ -501,12 +489,12 @@ class _Run:
         if not prepared:
             return
         try:
-            embeddings = self._embed([inputs for _, _, inputs in prepared])
+            embeddings = self.model.embed_prepared([inputs for _, _, inputs in prepared])
         except Exception:  # one clip may break a batched forward pass: retry clip by clip
             kept, rows = [], []
             for entry in prepared:
                 try:
-                    rows.append(self._embed([entry[2]])[0])
+                    rows.append(self.model.embed_prepared([entry[2]])[0])
                     kept.append(entry)
                 except Exception as error:  # the model failing on one clip must not stop the run
                     self._fail(entry[0].ref, f"model failed on this clip: {error}", type(error).__name__)
@@ -559,19 +547,3 @@ class _Run:
             f"audio {hours_per_second:.4f} h/s ({hours_per_second * 3600:.1f}x real time), failed {self.report.count}",
             refresh=False)
 
-
-def load_indexing_model(name: str | None = None, *, checkpoint: str | Path | None = None,
-                        tokenizer: str | Path | None = None, device: str = "cpu", dtype: str = "float32",
-                        random_init: bool = False) -> tuple[EmbeddingModel, str | None]:
-    """The model for an indexing run and the autocast dtype to run it under (``None``: no autocast).
-
-    On CPU the weights are cast to ``dtype`` (bf16 runs about 3x faster than fp32 on CPUs with
-    bf16 units); on CUDA they stay fp32 and reduced precision comes from autocast, which keeps
-    normalisations and reductions in fp32.
-    """
-    from paraseek.model import load_model
-
-    common = {"checkpoint": checkpoint, "tokenizer": tokenizer, "device": device, "random_init": random_init}
-    if device.startswith("cuda") and dtype != "float32":
-        return load_model(name, **common), dtype
-    return load_model(name, dtype=dtype, **common), None

@@ -131,3 +131,18 @@ def test_bfloat16_matches_float32(model) -> None:  # type: ignore[no-untyped-def
     assert cosine.min() > 0.999
     texts = ["A woman whispers in a small room."]
     assert float((model.embed_text(texts) * half.embed_text(texts)).sum()) > 0.999
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs a CUDA device"))])
+def test_precision_policy_comes_with_the_model(model, device: str) -> None:  # type: ignore[no-untyped-def]
+    """bf16 weights on CPU; float32 weights under bf16 autocast on CUDA: every caller gets the same model."""
+    half = load_model(device=device, dtype="bfloat16")
+    weights = {p.dtype for p in half.network.parameters()}
+    if device == "cpu":
+        assert weights == {torch.bfloat16} and half.autocast_dtype is None
+    else:
+        assert weights == {torch.float32} and half.autocast_dtype == torch.bfloat16
+    waves = [tone(2.0, frequency=150.0), tone(1.0, frequency=300.0)]
+    cosine = (model.embed_audio(waves) * half.embed_audio(waves)).sum(axis=1)
+    assert cosine.min() > 0.99
