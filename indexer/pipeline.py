@@ -29,7 +29,6 @@ from paraseek.errors import AudioError, FailedPrecondition, InvalidArgument
 from paraseek.indexer.collections import Target, prepare_target
 from paraseek.indexer.decode import (
     DEFAULT_MAX_SECONDS,
-    DEFAULT_MIN_SECONDS,
     DEFAULT_SILENCE_DBFS,
     DecodeFailure,
     DecodeLimits,
@@ -39,6 +38,7 @@ from paraseek.indexer.decode import (
     init_worker,
 )
 from paraseek.indexer.sources import ClipRef, Source, open_source
+from paraseek.limits import MIN_CLIP_SECONDS
 from paraseek.model import EmbeddingModel, ZeroShotScorer
 from paraseek.storage import FieldType, Point, VectorStore
 
@@ -87,7 +87,7 @@ class IndexOptions:
     flush_seconds: float = 5.0
     max_in_flight: int = 64
     limit: int | None = None
-    min_seconds: float = DEFAULT_MIN_SECONDS
+    min_seconds: float = MIN_CLIP_SECONDS
     max_seconds: float = DEFAULT_MAX_SECONDS
     silence_dbfs: float = DEFAULT_SILENCE_DBFS
     errors_file: str | Path | None = None

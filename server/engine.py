@@ -24,7 +24,8 @@ from paraseek.model import EmbeddingModel, ZeroShotScorer
 from paraseek.model.zeroshot import prompt_texts, ranked
 from paraseek.server.batching import MicroBatcher
 from paraseek.server.cache import EmbeddingCache
-from paraseek.server.config import MAX_EXPLAIN_TOP, MAX_TOP_K, ServerConfig
+from paraseek.limits import MAX_TOP_K
+from paraseek.server.config import MAX_EXPLAIN_TOP, ServerConfig
 from paraseek.server.metrics import Metrics
 from paraseek.storage import (
     CollectionInfo,
@@ -172,12 +173,7 @@ class QueryEngine:
 
     def decode(self, data: bytes, what: str = "audio") -> tuple[np.ndarray, int]:
         """Decode encoded audio within the configured length limit."""
-        if not data:
-            raise AudioError(f"{what} is empty")
-        try:
-            return decode_bytes(data, max_seconds=self.config.max_audio_seconds)
-        except AudioError as error:
-            raise AudioError(f"{what}: {str(error).removeprefix('audio bytes: ')}") from None
+        return decode_bytes(data, max_seconds=self.config.max_audio_seconds, name=what)
 
     def embed_clips(self, clips: Sequence[Clip], collection: str | None, scope: Scope) -> np.ndarray:
         """Unit embeddings of clips given as bytes (decoded and encoded) or stored points (looked up)."""

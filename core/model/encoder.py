@@ -13,6 +13,7 @@ import torch
 
 from paraseek.audio import prepare_waveform
 from paraseek.errors import AudioError, EmptyText, InvalidArgument, TextTooLong
+from paraseek.limits import MAX_TEXT_CHARS, MIN_CLIP_SECONDS
 from paraseek.model.base import EmbeddingModel
 from paraseek.model.config import ModelConfig
 
@@ -22,8 +23,6 @@ DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch
 DEFAULT_WINDOW_SECONDS = 30.0
 #: Default budget of padded audio per forward pass.
 DEFAULT_BATCH_SECONDS = 60.0
-MIN_CLIP_SECONDS = 0.1
-MAX_TEXT_CHARS = 2000
 
 
 def parse_dtype(dtype: str | torch.dtype) -> torch.dtype:
