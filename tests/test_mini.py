@@ -69,7 +69,7 @@ def test_mel_filterbank_shape_and_partition() -> None:
 
 def test_batched_equals_single(model) -> None:  # type: ignore[no-untyped-def]
     waves = [tone(4.7, frequency=140.0, seed=1), tone(1.3, frequency=300.0, seed=2),
-             tone(0.15, seed=3), tone(2.9, amplitude=0.02, seed=4), tone(3.0, channels=2, seed=5)]
+             tone(0.3, seed=3), tone(2.9, amplitude=0.02, seed=4), tone(3.0, channels=2, seed=5)]
     single = np.stack([model.embed_audio([w])[0] for w in waves])
     batched = model.embed_audio(waves)
     np.testing.assert_allclose(batched, single, atol=1e-5)
