@@ -72,13 +72,13 @@ def baseline(paths: list[Path], model) -> tuple[dict[str, np.ndarray], float]:  
     return embeddings, time.perf_counter() - started
 
 
-def pipeline(folder: Path, model, args: argparse.Namespace, autocast: str | None,
+def pipeline(folder: Path, model, args: argparse.Namespace,
              data_dir: Path) -> tuple[dict[str, np.ndarray], float, dict]:  # type: ignore[no-untyped-def]
     from paraseek.indexer import IndexOptions, index_corpus
     from paraseek.storage import open_store
 
     options = IndexOptions(collection="bench", workers=args.workers, threads=args.threads,
-                           batch_seconds=args.batch_seconds, progress=False, autocast=autocast, finalize=False)
+                           batch_seconds=args.batch_seconds, progress=False, finalize=False)
     started = time.perf_counter()
     with open_store(data_dir) as store:
         summary = index_corpus(folder, store, model, options)
@@ -111,7 +111,6 @@ def main() -> None:
 
     import torch
 
-    from paraseek.indexer import load_indexing_model
     from paraseek.model import DEFAULT_MODEL, get_config
     from paraseek.model.hub import load_tokenizer, resolve_checkpoint
 
@@ -154,9 +153,8 @@ def main() -> None:
         ref_embeddings, ref_seconds = baseline(paths, reference)
         torch.set_num_threads(default_threads)
         del reference
-        model, autocast = load_indexing_model(name, device=args.device, dtype=args.dtype, random_init=random_init,
-                                              tokenizer=tokenizer)
-        run_embeddings, run_seconds, summary = pipeline(folder, model, args, autocast, Path(tmp) / "data")
+        model = load(name, args.device, args.dtype, random_init, tokenizer)
+        run_embeddings, run_seconds, summary = pipeline(folder, model, args, Path(tmp) / "data")
 
     cosines = np.array([float(np.dot(ref_embeddings[key], run_embeddings[key])) for key in ref_embeddings])
     hours = audio_seconds / 3600.0

@@ -104,19 +104,20 @@ def grpc_load(address: str, collection: str, clients: int, seconds: float, cache
 
 
 def build_collection(store: Any, model: Any, points: int) -> str:
+    from paraseek.storage.catalog import BuildRecord, ModelSignature, built_with, create_collection
     from paraseek.storage.testing import SAMPLE_SCHEMA, random_points
 
     name = f"bench-{model.name}-{points}"
+    signature = ModelSignature.of(model)
     try:
         info = store.describe(name)
-        if info.count == points and info.metadata.get("model_fingerprint") == model.fingerprint:
+        if info.count == points and built_with(info, signature) and BuildRecord.of(info).model is not None:
             return name
         store.delete_collection(name)
     except Exception:  # noqa: BLE001 - not built yet
         pass
     started = time.perf_counter()
-    store.create_collection(name, dim=model.embedding_dim, payload_schema=SAMPLE_SCHEMA,
-                            metadata={"model": model.name, "model_fingerprint": model.fingerprint})
+    create_collection(store, name, BuildRecord.new(signature), payload_schema=SAMPLE_SCHEMA)
     for first in range(0, points, 5000):
         store.upsert(name, random_points(min(5000, points - first), model.embedding_dim, seed=first))
     store.finalize(name)

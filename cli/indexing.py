@@ -125,8 +125,8 @@ def index(source: Path, collection: str, data_dir: Path | None, qdrant_url: str 
       paraseek index psc_train.jsonl --audio-root /data/psc --collection psc --device cuda --dtype bfloat16
       paraseek index ./clips --collection voices --reindex --model paraspeechclap-combined --json
     """
-    from paraseek.indexer import IndexOptions, index_corpus, load_indexing_model, open_source, parse_shard
-    from paraseek.model import DEFAULT_MODEL
+    from paraseek.indexer import IndexOptions, index_corpus, open_source, parse_shard
+    from paraseek.model import DEFAULT_MODEL, load_model
 
     options = IndexOptions(
         collection=collection, corpus=corpus, reindex=reindex, shard=parse_shard(shard), workers=workers,
@@ -136,8 +136,7 @@ def index(source: Path, collection: str, data_dir: Path | None, qdrant_url: str 
                  "replication_factor": replication_factor, "shard_key": shard_key}
     options.collection_options = {key: value for key, value in requested.items() if value is not None}
     clips = open_source(source, audio_root=audio_root, path_column=path_column)
-    embedding_model, options.autocast = load_indexing_model(model or DEFAULT_MODEL, checkpoint=checkpoint,
-                                                            device=device, dtype=dtype)
+    embedding_model = load_model(model or DEFAULT_MODEL, checkpoint=checkpoint, device=device, dtype=dtype)
     with open_store_from(data_dir, qdrant_url, qdrant_api_key) as store:
         summary = index_corpus(clips, store, embedding_model, options)
     if as_json:
@@ -170,7 +169,7 @@ def collections(data_dir: Path | None, qdrant_url: str | None, qdrant_api_key: s
       paraseek collections --set-alias voices=voices_v1     # roll back
       paraseek collections --delete voices_v1
     """
-    from paraseek.indexer.collections import apply_changes, describe_all
+    from paraseek.storage.catalog import apply_changes, describe_all
 
     with open_store_from(data_dir, qdrant_url, qdrant_api_key) as store:
         apply_changes(store, delete=delete, set_alias=set_alias, delete_alias=delete_alias)

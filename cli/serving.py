@@ -11,11 +11,11 @@ from typing import Any
 
 import click
 
-DEFAULT_ADDRESS = "127.0.0.1:50051"
+from paraseek.limits import DEFAULT_SERVER_ADDRESS
 
 
 @click.command()
-@click.option("--address", default=DEFAULT_ADDRESS, show_default=True, envvar="PARASEEK_ADDRESS",
+@click.option("--address", default=DEFAULT_SERVER_ADDRESS, show_default=True, envvar="PARASEEK_ADDRESS",
               help="HOST:PORT to listen on (port 0 picks a free one).")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, envvar="PARASEEK_DATA_DIR",
               help="Embedded store directory (default: $PARASEEK_DATA_DIR or ~/.local/share/paraseek).")

@@ -35,14 +35,13 @@ from paraseek.errors import require
 require("torch")
 require("pyarrow")
 
-from paraseek.indexer.acoustics import Acoustics, measure, track_pitch  # noqa: E402
+from paraseek.indexer.acoustics import Acoustics, measure  # noqa: E402
 from paraseek.indexer.collections import Target, prepare_target  # noqa: E402
 from paraseek.indexer.decode import DecodeLimits  # noqa: E402
 from paraseek.indexer.pipeline import (  # noqa: E402
     IndexOptions,
     IndexSummary,
     index_corpus,
-    load_indexing_model,
     parse_shard,
     payload_schema,
     point_id,
@@ -59,7 +58,6 @@ __all__ = [
     "Source",
     "Target",
     "index_corpus",
-    "load_indexing_model",
     "measure",
     "open_source",
     "parse_shard",
@@ -67,5 +65,4 @@ __all__ = [
     "point_id",
     "prepare_target",
     "shard_of",
-    "track_pitch",
 ]

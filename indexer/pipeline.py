@@ -29,7 +29,6 @@ from paraseek.errors import AudioError, FailedPrecondition, InvalidArgument
 from paraseek.indexer.collections import Target, prepare_target
 from paraseek.indexer.decode import (
     DEFAULT_MAX_SECONDS,
-    DEFAULT_MIN_SECONDS,
     DEFAULT_SILENCE_DBFS,
     DecodeFailure,
     DecodeLimits,
@@ -39,7 +38,8 @@ from paraseek.indexer.decode import (
     init_worker,
 )
 from paraseek.indexer.sources import ClipRef, Source, open_source
-from paraseek.model import ZERO_SHOT_PROMPT, EmbeddingModel
+from paraseek.limits import MIN_CLIP_SECONDS
+from paraseek.model import EmbeddingModel, ZeroShotScorer
 from paraseek.storage import FieldType, Point, VectorStore
 
 #: Namespace of point ids: uuid5(namespace, corpus \n relative path \n content hash).
@@ -87,13 +87,12 @@ class IndexOptions:
     flush_seconds: float = 5.0
     max_in_flight: int = 64
     limit: int | None = None
-    min_seconds: float = DEFAULT_MIN_SECONDS
+    min_seconds: float = MIN_CLIP_SECONDS
     max_seconds: float = DEFAULT_MAX_SECONDS
     silence_dbfs: float = DEFAULT_SILENCE_DBFS
     errors_file: str | Path | None = None
     progress: bool | None = None
     finalize: bool = True
-    autocast: str | None = None
     collection_options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -201,32 +200,13 @@ def payload_key(column: str) -> str:
     return f"meta_{column}" if column in RESERVED_KEYS else column
 
 
-class StyleTagger:
-    """Zero-shot style tags per attribute group; tag prompts are embedded once per run."""
-
-    def __init__(self, model: EmbeddingModel) -> None:
-        self.model = model
-        self.groups = model.style_groups()
-        self.tag_embeddings: dict[str, np.ndarray] | None = None
-        if type(model).classify is EmbeddingModel.classify:  # the stock rule: cosine to prompted tags
-            self.tag_embeddings = {
-                group: model.embed_text([ZERO_SHOT_PROMPT.format(tag) for tag in tags])
-                for group, tags in self.groups.items()
-            }
-
-    def __call__(self, embeddings: np.ndarray) -> dict[str, np.ndarray]:
-        """``{group: (n, n_tags)}`` scores, equal to ``model.classify(embeddings)``."""
-        if self.tag_embeddings is None:
-            return self.model.classify(embeddings, self.groups)
-        return {group: embeddings @ tags.T for group, tags in self.tag_embeddings.items()}
-
-    def payload(self, scores: dict[str, np.ndarray], row: int) -> dict[str, dict[str, Any]]:
-        """``{"style": {group: best tag}, "style_score": {group: its score}}`` for clip ``row``."""
-        best = {group: int(np.argmax(matrix[row])) for group, matrix in scores.items()}
-        return {
-            "style": {group: self.groups[group][index] for group, index in best.items()},
-            "style_score": {group: round(float(scores[group][row, index]), 5) for group, index in best.items()},
-        }
+def style_payload(scorer: ZeroShotScorer, scores: dict[str, np.ndarray], row: int) -> dict[str, dict[str, Any]]:
+    """``{"style": {group: best tag}, "style_score": {group: its score}}`` for clip ``row``."""
+    best = scorer.best(scores, row)
+    return {
+        "style": {group: tag for group, (tag, _) in best.items()},
+        "style_score": {group: round(score, 5) for group, (_, score) in best.items()},
+    }
 
 
 class ErrorReport:
@@ -306,7 +286,7 @@ def index_corpus(source: Source | str | Path, store: VectorStore, model: Embeddi
             "--reindex cannot be combined with --shard: index each shard into a new collection name, "
             "then point the alias at it with `paraseek collections --set-alias`")
     corpus = options.corpus or source.name
-    tagger = StyleTagger(model)  # embeds the tag prompts: fails early if the text side cannot load
+    tagger = ZeroShotScorer(model)  # embeds the tag prompts: fails early if the text side cannot load
     schema = payload_schema(model, source.sample_metadata())
     target = prepare_target(store, options.collection, model, schema, corpus=corpus, reindex=options.reindex,
                             collection_options=options.collection_options)
@@ -350,7 +330,7 @@ class _Run:
     """State of one indexing run (see ``index_corpus``)."""
 
     def __init__(self, source: Source, store: VectorStore, model: EmbeddingModel, options: IndexOptions,
-                 target: Target, corpus: str, summary: IndexSummary, report: ErrorReport, tagger: StyleTagger) -> None:
+                 target: Target, corpus: str, summary: IndexSummary, report: ErrorReport, tagger: ZeroShotScorer) -> None:
         self.source, self.store, self.model, self.options = source, store, model, options
         self.tagger = tagger
         self.target, self.corpus, self.summary, self.report = target, corpus, summary, report
@@ -499,17 +479,6 @@ class _Run:
 
     # --- model and store ----------------------------------------------------------------------
 
-    def _embed(self, inputs: list[np.ndarray]) -> np.ndarray:
-        import torch
-
-        if self.options.autocast:
-            from paraseek.model.encoder import parse_dtype
-
-            device_type = str(getattr(self.model, "device", "cpu")).split(":")[0]
-            with torch.autocast(device_type=device_type, dtype=parse_dtype(self.options.autocast)):
-                return self.model.embed_prepared(inputs)
-        return self.model.embed_prepared(inputs)
-
     def _embed_and_store(self, batch: list[tuple[_Planned, Decoded]]) -> None:
         prepared: list[tuple[_Planned, Decoded, np.ndarray]] = []
         for item, decoded in batch:
@@ -520,23 +489,23 @@ class _Run:
         if not prepared:
             return
         try:
-            embeddings = self._embed([inputs for _, _, inputs in prepared])
+            embeddings = self.model.embed_prepared([inputs for _, _, inputs in prepared])
         except Exception:  # one clip may break a batched forward pass: retry clip by clip
             kept, rows = [], []
             for entry in prepared:
                 try:
-                    rows.append(self._embed([entry[2]])[0])
+                    rows.append(self.model.embed_prepared([entry[2]])[0])
                     kept.append(entry)
                 except Exception as error:  # the model failing on one clip must not stop the run
                     self._fail(entry[0].ref, f"model failed on this clip: {error}", type(error).__name__)
             if not kept:
                 return
             prepared, embeddings = kept, np.stack(rows)
-        scores = self.tagger(embeddings)
+        scores = self.tagger.scores(embeddings)
         points = []
         for row, (item, decoded, _) in enumerate(prepared):
             payload = self._payload(item, decoded)
-            payload.update(self.tagger.payload(scores, row))
+            payload.update(style_payload(self.tagger, scores, row))
             points.append(Point(id=item.point_id, vector=embeddings[row], payload=payload))
         for start in range(0, len(points), self.options.upsert_batch):
             self.store.upsert(self.target.collection, points[start : start + self.options.upsert_batch])
@@ -578,19 +547,3 @@ class _Run:
             f"audio {hours_per_second:.4f} h/s ({hours_per_second * 3600:.1f}x real time), failed {self.report.count}",
             refresh=False)
 
-
-def load_indexing_model(name: str | None = None, *, checkpoint: str | Path | None = None,
-                        tokenizer: str | Path | None = None, device: str = "cpu", dtype: str = "float32",
-                        random_init: bool = False) -> tuple[EmbeddingModel, str | None]:
-    """The model for an indexing run and the autocast dtype to run it under (``None``: no autocast).
-
-    On CPU the weights are cast to ``dtype`` (bf16 runs about 3x faster than fp32 on CPUs with
-    bf16 units); on CUDA they stay fp32 and reduced precision comes from autocast, which keeps
-    normalisations and reductions in fp32.
-    """
-    from paraseek.model import load_model
-
-    common = {"checkpoint": checkpoint, "tokenizer": tokenizer, "device": device, "random_init": random_init}
-    if device.startswith("cuda") and dtype != "float32":
-        return load_model(name, **common), dtype
-    return load_model(name, dtype=dtype, **common), None

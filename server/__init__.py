@@ -13,8 +13,8 @@ require("grpc_reflection", extra="engine")
 require("prometheus_client", extra="engine")
 
 from paraseek.server.app import SERVICE_NAME, ParaseekServer  # noqa: E402
-from paraseek.server.config import DEFAULT_ADDRESS, ServerConfig  # noqa: E402
+from paraseek.server.config import ServerConfig  # noqa: E402
 from paraseek.server.engine import QueryEngine, Scope, SearchOptions, StoredPoint  # noqa: E402
 
-__all__ = ["DEFAULT_ADDRESS", "SERVICE_NAME", "ParaseekServer", "QueryEngine", "Scope", "SearchOptions", "ServerConfig",
+__all__ = ["SERVICE_NAME", "ParaseekServer", "QueryEngine", "Scope", "SearchOptions", "ServerConfig",
            "StoredPoint"]

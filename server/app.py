@@ -140,11 +140,6 @@ class ParaseekServer:
         if self._load_error is not None:
             raise self._load_error
 
-    def wait_for_termination(self) -> None:
-        """Block until the server stops."""
-        if self._server is not None:
-            self._server.wait_for_termination()
-
     def stop(self, grace: float | None = None) -> None:
         """Stop taking calls, let running ones finish for ``grace`` seconds, release everything."""
         if self._stopped:

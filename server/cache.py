@@ -19,8 +19,6 @@ class EmbeddingCache:
         self.capacity = capacity
         self._entries: OrderedDict[Hashable, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -29,11 +27,8 @@ class EmbeddingCache:
         """The cached row for ``key`` (marking it recently used), or ``None``."""
         with self._lock:
             value = self._entries.get(key)
-            if value is None:
-                self.misses += 1
-                return None
-            self._entries.move_to_end(key)
-            self.hits += 1
+            if value is not None:
+                self._entries.move_to_end(key)
             return value
 
     def put(self, key: Hashable, value: np.ndarray) -> None:

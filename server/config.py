@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from paraseek.errors import InvalidArgument
+from paraseek.limits import DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_SERVER_ADDRESS, MAX_TEXT_CHARS
 
-DEFAULT_ADDRESS = "127.0.0.1:50051"
-MAX_TOP_K = 1000
 MAX_EXPLAIN_TOP = 10
 
 
@@ -28,7 +27,7 @@ class ServerConfig:
     relative payload ``path`` values of the clips it streams resolve.
     """
 
-    address: str = DEFAULT_ADDRESS
+    address: str = DEFAULT_SERVER_ADDRESS
     data_dir: Path | None = None
     qdrant_url: str | None = None
     qdrant_api_key: str | None = None
@@ -48,8 +47,8 @@ class ServerConfig:
     threads: int | None = None
     max_workers: int = 16
     max_concurrent_rpcs: int = 64
-    max_message_bytes: int = 32 * 1024 * 1024
-    max_text_chars: int = 1000
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    max_text_chars: int = MAX_TEXT_CHARS
     max_negatives: int = 8
     max_rerank_clips: int = 32
     max_audio_seconds: float = 60.0

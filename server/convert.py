@@ -10,6 +10,7 @@ from paraseek.errors import AudioError
 from paraseek.filter_proto import filter_from_proto
 from paraseek.server.engine import Clip, ExplainedHit, SearchOptions, SearchOutcome, StoredPoint
 from paraseek.storage import CollectionInfo
+from paraseek.storage.catalog import BuildRecord
 from paraseek.v1 import paraseek_pb2
 
 
@@ -63,13 +64,14 @@ def search_response(outcome: SearchOutcome, model: str, total_seconds: float) ->
 
 
 def collection_info(info: CollectionInfo) -> paraseek_pb2.CollectionInfo:
+    record = BuildRecord.of(info)
     return paraseek_pb2.CollectionInfo(
         name=info.name,
         aliases=sorted(info.aliases),
         count=info.count,
         dim=info.dim,
-        model=str(info.metadata.get("model") or ""),
-        model_fingerprint=str(info.metadata.get("model_fingerprint") or ""),
+        model=record.model or "",
+        model_fingerprint=record.model_fingerprint or "",
         payload_schema={key: getattr(kind, "value", str(kind)) for key, kind in info.payload_schema.items()},
         metadata=struct(info.metadata),
     )

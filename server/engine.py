@@ -10,23 +10,24 @@ import numpy as np
 
 from paraseek.audio import decode_bytes
 from paraseek.errors import (
-    AudioError,
     Cancelled,
     DeadlineExceeded,
     EmptyText,
     InvalidArgument,
-    ModelMismatch,
     PointNotFound,
     RequestTooLarge,
     TextTooLong,
 )
 from paraseek.filters import Filter, check_filter_fields, parse_where
-from paraseek.model import ZERO_SHOT_PROMPT, EmbeddingModel
+from paraseek.limits import MAX_TOP_K
+from paraseek.model import EmbeddingModel, ZeroShotScorer
+from paraseek.model.zeroshot import prompt_texts, ranked
 from paraseek.server.batching import MicroBatcher
 from paraseek.server.cache import EmbeddingCache
-from paraseek.server.config import MAX_EXPLAIN_TOP, MAX_TOP_K, ServerConfig
+from paraseek.server.config import MAX_EXPLAIN_TOP, ServerConfig
 from paraseek.server.metrics import Metrics
 from paraseek.storage import CollectionInfo, Hit, VectorStore
+from paraseek.storage.catalog import ModelSignature, check_model
 
 DEFAULT_NEGATIVE_WEIGHT = 0.5
 DEFAULT_EXAMPLE_WEIGHT = 0.5
@@ -111,16 +112,14 @@ class QueryEngine:
         self.store = store
         self.config = config
         self.metrics = metrics
+        self.signature = ModelSignature.of(model)
+        self.scorer = ZeroShotScorer(model)  # embeds the style-tag prompts used for explanations
         self.cache = EmbeddingCache(config.cache_size)
         self.batcher = (MicroBatcher(model.embed_text, max_batch=config.max_batch, max_wait=config.max_wait_ms / 1000,
                                      on_batch=metrics.batch_size.observe) if config.batching else None)
-        self._groups = model.style_groups()
-        self._group_embeddings: dict[str, np.ndarray] = {}
 
     def warm(self) -> None:
-        """Run every encoder once and embed the style-tag prompts used for explanations."""
-        for group, tags in self._groups.items():
-            self._group_embeddings[group] = self.model.embed_text([ZERO_SHOT_PROMPT.format(tag) for tag in tags])
+        """Run every encoder once, so the first request pays no start-up cost."""
         self.model.embed_text(["a calm voice"])
         seconds = 1.0
         t = np.arange(int(seconds * self.model.sample_rate), dtype=np.float32) / self.model.sample_rate
@@ -165,12 +164,7 @@ class QueryEngine:
 
     def decode(self, data: bytes, what: str = "audio") -> tuple[np.ndarray, int]:
         """Decode encoded audio within the configured length limit."""
-        if not data:
-            raise AudioError(f"{what} is empty")
-        try:
-            return decode_bytes(data, max_seconds=self.config.max_audio_seconds)
-        except AudioError as error:
-            raise AudioError(f"{what}: {str(error).removeprefix('audio bytes: ')}") from None
+        return decode_bytes(data, max_seconds=self.config.max_audio_seconds, name=what)
 
     def embed_clips(self, clips: Sequence[Clip], collection: str | None, scope: Scope) -> np.ndarray:
         """Unit embeddings of clips given as bytes (decoded and encoded) or stored points (looked up)."""
@@ -210,14 +204,7 @@ class QueryEngine:
                                       f"available: {', '.join(names) or 'none'}")
             name = names[0]
         info = self.store.describe(name)
-        built_with = info.metadata.get("model")
-        fingerprint = info.metadata.get("model_fingerprint")
-        if (built_with is not None and built_with != self.model.name) or (
-                fingerprint is not None and fingerprint != self.model.fingerprint) or info.dim != self.model.embedding_dim:
-            raise ModelMismatch(
-                f"collection {info.name!r} was built with model {built_with!r} (fingerprint {str(fingerprint)[:12]}, "
-                f"{info.dim}-d) but this server runs {self.model.name!r} (fingerprint {self.model.fingerprint[:12]}, "
-                f"{self.model.embedding_dim}-d); serve it with that model, or re-index it with this one")
+        check_model(info, self.signature, "serve it with that model, or re-index it with this one")
         return info
 
     def build_filter(self, info: CollectionInfo, structured: Filter | None, where: str) -> Filter | None:
@@ -234,14 +221,7 @@ class QueryEngine:
 
     def explain(self, vector: np.ndarray, top: int | None) -> dict[str, list[tuple[str, float]]]:
         """The ``top`` (``None``: all) best-matching style tags of a clip embedding, per attribute group."""
-        if top == 0:
-            return {}
-        styles: dict[str, list[tuple[str, float]]] = {}
-        for group, tags in self._groups.items():
-            scores = self._group_embeddings[group] @ vector
-            order = np.argsort(-scores, kind="stable")[:top]
-            styles[group] = [(tags[i], float(scores[i])) for i in order]
-        return styles
+        return self.scorer.rank(vector, top)
 
     # --- requests ------------------------------------------------------------------------------
 
@@ -322,10 +302,8 @@ class QueryEngine:
         vector = self.embed_clips([clip], info_name, scope)[0]
         if not candidates:
             return self.explain(vector, None)
-        prompts, _ = self.embed_texts([ZERO_SHOT_PROMPT.format(style) for style in candidates], scope)
-        scores = prompts @ vector
-        order = np.argsort(-scores, kind="stable")
-        return {CUSTOM_GROUP: [(candidates[i], float(scores[i])) for i in order]}
+        prompts, _ = self.embed_texts(prompt_texts(candidates), scope)
+        return {CUSTOM_GROUP: ranked(candidates, prompts @ vector)}
 
     def rerank(self, text: str, clips: Sequence[bytes], scope: Scope) -> list[tuple[int, float]]:
         """Best-of-N: ``(index, cosine)`` of every clip against the description, best first."""

@@ -12,9 +12,9 @@ from typing import Any, TypeVar
 import grpc
 
 from paraseek.errors import Internal, ParaseekError, Unavailable, status_name
-from paraseek.limits import ERROR_TYPE_METADATA_KEY
-from paraseek.server import convert
-from paraseek.server.config import MAX_TOP_K, ServerConfig
+from paraseek.limits import ERROR_TYPE_METADATA_KEY, MAX_TOP_K
+from paraseek.server.config import ServerConfig
+from paraseek.server.convert import clip, collection_info, search_options, search_response
 from paraseek.server.engine import DEFAULT_EXAMPLE_WEIGHT, DEFAULT_NEGATIVE_WEIGHT, QueryEngine, Scope
 from paraseek.server.metrics import Metrics
 from paraseek.storage import VectorStore
@@ -31,7 +31,7 @@ def _scope(context: grpc.ServicerContext) -> Scope:
 def rpc(method: Callable[..., Response]) -> Callable[..., Response]:
     """Wrap a servicer method: metrics, a log line, and typed errors turned into status codes.
 
-    The error's class name travels in the trailing metadata key ``paraseek-error-type`` so the
+    The error's class name travels in the trailing metadata key ``ERROR_TYPE_METADATA_KEY`` so the
     client can raise the same class.
     """
     name = method.__name__
@@ -87,26 +87,26 @@ class ParaseekServicer(paraseek_pb2_grpc.ParaseekServicer):
         started = time.perf_counter()
         engine = self.engine
         negatives = [(n.text, n.weight or DEFAULT_NEGATIVE_WEIGHT) for n in request.negatives]
-        example = convert.clip(request.example, "example") if request.HasField("example") else None
+        example = clip(request.example, "example") if request.HasField("example") else None
         weight = request.example_weight if request.HasField("example_weight") else DEFAULT_EXAMPLE_WEIGHT
-        outcome = engine.search(request.text, convert.search_options(request), _scope(context),
+        outcome = engine.search(request.text, search_options(request), _scope(context),
                                 negatives=negatives, example=example, example_weight=weight)
         self._stages("Search", outcome)
-        return convert.search_response(outcome, engine.model.name, time.perf_counter() - started)
+        return search_response(outcome, engine.model.name, time.perf_counter() - started)
 
     @rpc
     def SearchByAudio(self, request: paraseek_pb2.SearchByAudioRequest,
                       context: grpc.ServicerContext) -> paraseek_pb2.SearchResponse:
         started = time.perf_counter()
         engine = self.engine
-        outcome = engine.search_by_audio(convert.clip(request.audio), convert.search_options(request), _scope(context))
+        outcome = engine.search_by_audio(clip(request.audio), search_options(request), _scope(context))
         self._stages("SearchByAudio", outcome)
-        return convert.search_response(outcome, engine.model.name, time.perf_counter() - started)
+        return search_response(outcome, engine.model.name, time.perf_counter() - started)
 
     @rpc
     def Classify(self, request: paraseek_pb2.ClassifyRequest, context: grpc.ServicerContext) -> paraseek_pb2.ClassifyResponse:
         engine = self.engine
-        groups = engine.classify(convert.clip(request.audio), request.collection, list(request.styles), _scope(context))
+        groups = engine.classify(clip(request.audio), request.collection, list(request.styles), _scope(context))
         return paraseek_pb2.ClassifyResponse(
             groups=[paraseek_pb2.GroupScores(group=group, tags=[paraseek_pb2.StyleTag(tag=t, score=s) for t, s in tags])
                     for group, tags in groups.items()],
@@ -130,19 +130,19 @@ class ParaseekServicer(paraseek_pb2_grpc.ParaseekServicer):
 
     @rpc
     def EmbedAudio(self, request: paraseek_pb2.EmbedAudioRequest, context: grpc.ServicerContext) -> paraseek_pb2.EmbedResponse:
-        clips = [convert.clip(c, f"clip {i}") for i, c in enumerate(request.clips)]
+        clips = [clip(c, f"clip {i}") for i, c in enumerate(request.clips)]
         return self._embeddings(self.engine.embed_audio_request(clips, request.collection, _scope(context)))
 
     @rpc
     def ListCollections(self, request: paraseek_pb2.ListCollectionsRequest,
                         context: grpc.ServicerContext) -> paraseek_pb2.ListCollectionsResponse:
         return paraseek_pb2.ListCollectionsResponse(
-            collections=[convert.collection_info(info) for info in self.store.list_collections()])
+            collections=[collection_info(info) for info in self.store.list_collections()])
 
     @rpc
     def DescribeCollection(self, request: paraseek_pb2.DescribeCollectionRequest,
                            context: grpc.ServicerContext) -> paraseek_pb2.CollectionInfo:
-        return convert.collection_info(self.store.describe(request.name))
+        return collection_info(self.store.describe(request.name))
 
     @rpc
     def GetServerInfo(self, request: paraseek_pb2.GetServerInfoRequest,

@@ -13,6 +13,7 @@ from paraseek.model import EmbeddingModel
 from paraseek.server.app import ParaseekServer
 from paraseek.server.config import ServerConfig
 from paraseek.storage import FieldType, Point, VectorStore
+from paraseek.storage.catalog import BuildRecord, ModelSignature, create_collection
 from paraseek.testing import tone, write_audio
 
 DEMO_SCHEMA: dict[str, FieldType] = {
@@ -49,15 +50,18 @@ def demo_clips(directory: str | Path, count: int = 12) -> list[DemoClip]:
 
 def build_collection(store: VectorStore, model: EmbeddingModel, clips: list[DemoClip], name: str, *,
                      alias: str | None = None, extra_payload: dict[str, Any] | None = None,
-                     metadata: dict[str, Any] | None = None) -> None:
-    """Create ``name`` with the real embeddings of ``clips`` (and point ``alias`` at it)."""
+                     recorded_as: ModelSignature | None = None) -> None:
+    """Create ``name`` with the real embeddings of ``clips`` (and point ``alias`` at it).
+
+    The collection records ``model`` as its builder, or ``recorded_as`` (to make a mismatched one).
+    """
     from paraseek.audio import load_audio
 
     waves = [load_audio(clip.path) for clip in clips]
     vectors = model.embed_audio([w for w, _ in waves], [sr for _, sr in waves])
-    built_with = {"model": model.name, "model_fingerprint": model.fingerprint}
-    store.create_collection(name, dim=model.embedding_dim, payload_schema=DEMO_SCHEMA,
-                            metadata={**built_with, **(metadata or {})})
+    record = BuildRecord.new(recorded_as or ModelSignature.of(model), alias=alias, style_groups=model.style_groups(),
+                             payload_schema=DEMO_SCHEMA)
+    create_collection(store, name, record, payload_schema=DEMO_SCHEMA)
     store.upsert(name, [Point(clip.id, vector, {**clip.payload, **(extra_payload or {})})
                         for clip, vector in zip(clips, vectors, strict=True)])
     if alias is not None:

@@ -33,15 +33,21 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch:
         monkeypatch.delenv(name, raising=False)
 
 
+def require_fixture(path: Path) -> Path:
+    """``path`` if the shared fixture exists; otherwise fail under CI (``$CI`` set) and skip locally."""
+    if path.exists():
+        return path
+    message = f"shared fixtures not found at {path} (set PARASEEK_SHARED_DIR)"
+    if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
 def golden_dir() -> Path:
-    if not GOLDEN_DIR.is_dir():
-        pytest.skip(f"shared fixtures not found at {GOLDEN_DIR}")
-    return GOLDEN_DIR
+    return require_fixture(GOLDEN_DIR)
 
 
 @pytest.fixture(scope="session")
 def resample_golden() -> Path:
-    if not RESAMPLE_GOLDEN.is_file():
-        pytest.skip(f"shared fixtures not found at {RESAMPLE_GOLDEN}")
-    return RESAMPLE_GOLDEN
+    return require_fixture(RESAMPLE_GOLDEN)

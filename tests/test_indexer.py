@@ -15,8 +15,9 @@ import soundfile
 
 from paraseek.errors import FailedPrecondition, InvalidArgument, ModelMismatch
 from paraseek.indexer import IndexOptions, index_corpus, measure, open_source, parse_shard, point_id, shard_of
-from paraseek.indexer.collections import apply_changes, describe_all, prepare_target
-from paraseek.indexer.pipeline import StyleTagger, payload_schema
+from paraseek.indexer.collections import prepare_target
+from paraseek.storage.catalog import apply_changes, describe_all
+from paraseek.indexer.pipeline import payload_schema
 from paraseek.model import load_model
 from paraseek.storage import FieldType, open_store
 from paraseek.testing import speak, tiny_paraspeechclap, tiny_paraspeechclap_config, tone, write_audio
@@ -147,9 +148,11 @@ def test_vectors_match_direct_embedding_and_classify(folder: Path, store, model)
     wave, rate = soundfile.read(folder / "a" / "mid.flac", dtype="float32")
     direct = model.embed_audio([wave], rate)[0]
     assert float(np.dot(np.asarray(point.vector), direct)) > 0.9999
-    scores = StyleTagger(model)(direct[None])
+    groups = model.style_groups()
     for group, matrix in model.classify(direct[None]).items():
-        np.testing.assert_allclose(scores[group], matrix, atol=1e-5)
+        best = int(np.argmax(matrix[0]))
+        assert point.payload["style"][group] == groups[group][best]
+        assert point.payload["style_score"][group] == pytest.approx(float(matrix[0, best]), abs=1e-4)
 
 
 def test_csv_and_jsonl_manifests_keep_metadata(tmp_path: Path, store, model) -> None:  # type: ignore[no-untyped-def]

@@ -14,7 +14,8 @@ from paraseek.audio import load_audio
 from paraseek.errors import CheckpointError
 from paraseek.model import get_config, load_model
 from paraseek.model import hub, mini
-from paraseek.model.mini import htk_mel_filterbank, minilm_dir, sha256_file
+from paraseek.model.hub import file_fingerprint
+from paraseek.model.mini import htk_mel_filterbank, minilm_dir
 from paraseek.testing import speak, tone
 
 
@@ -28,7 +29,7 @@ def test_default_model_loads_offline_with_pinned_weights(model, monkeypatch: pyt
     config = get_config("paraseek-mini")
     assert model.name == "paraseek-mini" and model.embedding_dim == 256
     assert model.fingerprint == config.weights["sha256"]
-    assert sha256_file(minilm_dir() / "model.safetensors") == config.text["sha256"]
+    assert file_fingerprint(minilm_dir() / "model.safetensors") == config.text["sha256"]
     weights = hub.PACKAGE_DIR / config.weights["package_file"]
     assert weights.stat().st_size < 25 * 1024 * 1024
 
@@ -68,7 +69,7 @@ def test_mel_filterbank_shape_and_partition() -> None:
 
 def test_batched_equals_single(model) -> None:  # type: ignore[no-untyped-def]
     waves = [tone(4.7, frequency=140.0, seed=1), tone(1.3, frequency=300.0, seed=2),
-             tone(0.15, seed=3), tone(2.9, amplitude=0.02, seed=4), tone(3.0, channels=2, seed=5)]
+             tone(0.3, seed=3), tone(2.9, amplitude=0.02, seed=4), tone(3.0, channels=2, seed=5)]
     single = np.stack([model.embed_audio([w])[0] for w in waves])
     batched = model.embed_audio(waves)
     np.testing.assert_allclose(batched, single, atol=1e-5)
@@ -130,3 +131,18 @@ def test_bfloat16_matches_float32(model) -> None:  # type: ignore[no-untyped-def
     assert cosine.min() > 0.999
     texts = ["A woman whispers in a small room."]
     assert float((model.embed_text(texts) * half.embed_text(texts)).sum()) > 0.999
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs a CUDA device"))])
+def test_precision_policy_comes_with_the_model(model, device: str) -> None:  # type: ignore[no-untyped-def]
+    """bf16 weights on CPU; float32 weights under bf16 autocast on CUDA: every caller gets the same model."""
+    half = load_model(device=device, dtype="bfloat16")
+    weights = {p.dtype for p in half.network.parameters()}
+    if device == "cpu":
+        assert weights == {torch.bfloat16} and half.autocast_dtype is None
+    else:
+        assert weights == {torch.float32} and half.autocast_dtype == torch.bfloat16
+    waves = [tone(2.0, frequency=150.0), tone(1.0, frequency=300.0)]
+    cosine = (model.embed_audio(waves) * half.embed_audio(waves)).sum(axis=1)
+    assert cosine.min() > 0.99

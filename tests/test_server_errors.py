@@ -17,6 +17,7 @@ from paraseek.server import SERVICE_NAME, ParaseekServer, ServerConfig
 from paraseek.server.engine import Scope
 from paraseek.server.testing import build_collection, demo_clips, running_server
 from paraseek.storage import open_store
+from paraseek.storage.catalog import ModelSignature
 from paraseek.testing import tiny_paraspeechclap
 from paraseek.v1 import filter_pb2, paraseek_pb2, paraseek_pb2_grpc
 
@@ -62,8 +63,8 @@ def clips(tmp_path_factory):
 def store(tmp_path_factory, model, clips):
     with open_store(tmp_path_factory.mktemp("data")) as store:
         build_collection(store, model, clips, "voices")
-        build_collection(store, model, clips, "foreign", metadata={"model": "paraseek-mini",
-                                                                   "model_fingerprint": "0123456789abcdef"})
+        build_collection(store, model, clips, "foreign",
+                         recorded_as=ModelSignature("paraseek-mini", "0123456789abcdef", model.embedding_dim))
         yield store
 
 

@@ -1,12 +1,14 @@
 """Small acoustic measurements of mono speech: level, pitch, spectral centroid, speaking activity.
 
 These are checks on generated and probe audio (is a "loud" clip louder, a "high-pitched" one higher),
-not features for a model. Pure numpy, vectorised over frames.
+not features for a model. Numpy, vectorised over frames; pitch comes from ``paraseek.audio.track_pitch``.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from paraseek.audio.pitch import track_pitch
 
 _FRAME_S = 0.040
 _HOP_S = 0.010
@@ -48,36 +50,12 @@ def spectral_centroid(x: np.ndarray, sample_rate: int) -> float:
     return float((power * freqs).sum() / (power.sum() + 1e-20))
 
 
-def f0_track(x: np.ndarray, sample_rate: int, *, fmin: float = 50.0, fmax: float = 500.0,
-             threshold: float = 0.2) -> np.ndarray:
-    """Per-frame F0 in Hz (YIN's cumulative-mean-normalised difference); NaN for unvoiced frames."""
-    x = np.asarray(x, np.float64)
-    min_lag, max_lag = int(sample_rate / fmax), int(sample_rate / fmin) + 1
-    window = int(_FRAME_S * sample_rate)
-    frames = _frames(x, window + max_lag, int(_HOP_S * sample_rate))
-    active = active_mask(x, sample_rate, floor_db=35.0)[: len(frames)]
-    frames = frames[: len(active)]
-    n_fft = 1 << int(np.ceil(np.log2(2 * (window + max_lag))))
-    spectrum = np.fft.rfft(frames, n_fft, axis=1)
-    head = np.fft.rfft(frames[:, :window], n_fft, axis=1)
-    cross = np.fft.irfft(head.conj() * spectrum, n_fft, axis=1)[:, : max_lag + 1]
-    squares = np.cumsum(np.pad(frames**2, ((0, 0), (1, 0))), axis=1)
-    lags = np.arange(max_lag + 1)
-    energy_shifted = squares[:, lags + window] - squares[:, lags]
-    diff = squares[:, [window]] + energy_shifted - 2 * cross
-    cumulative = np.cumsum(diff[:, 1:], axis=1) / np.arange(1, max_lag + 1)
-    cmnd = np.concatenate([np.ones((len(frames), 1)), diff[:, 1:] / (cumulative + 1e-20)], axis=1)
-    f0 = np.full(len(frames), np.nan)
-    search = cmnd[:, min_lag:max_lag]
-    for i in np.flatnonzero(active):
-        below = np.flatnonzero(search[i] < threshold)
-        if below.size == 0:
-            continue
-        lag = below[0]
-        while lag + 1 < search.shape[1] and search[i, lag + 1] < search[i, lag]:
-            lag += 1
-        f0[i] = sample_rate / (lag + min_lag)
-    return f0
+def f0_track(x: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Per-frame (10 ms hop) F0 in Hz of the active frames; NaN for unvoiced or silent frames."""
+    track = track_pitch(x, sample_rate, f0_min=50.0, f0_max=500.0, threshold=0.2, hop_seconds=_HOP_S)
+    active = active_mask(x, sample_rate, floor_db=35.0)
+    n = min(len(track), len(active))
+    return np.where(active[:n], track[:n], np.nan)
 
 
 def median_f0(x: np.ndarray, sample_rate: int) -> float:

@@ -1,4 +1,4 @@
-"""Audio decoding, resampling and preprocessing in plain torch/numpy (no torchaudio)."""
+"""Audio decoding, resampling, preprocessing and pitch tracking in plain torch/numpy (no torchaudio)."""
 
 from paraseek.errors import require
 
@@ -13,6 +13,7 @@ from paraseek.audio.io import (  # noqa: E402
     prepare_waveform,
     to_mono,
 )
+from paraseek.audio.pitch import track_pitch  # noqa: E402
 from paraseek.audio.resample import resample  # noqa: E402
 
 __all__ = [
@@ -23,4 +24,5 @@ __all__ = [
     "prepare_waveform",
     "resample",
     "to_mono",
+    "track_pitch",
 ]

@@ -45,11 +45,12 @@ def load_audio(path: str | Path, *, max_seconds: float = MAX_DECODE_SECONDS) -> 
     return _decode(str(path), str(path), max_seconds)
 
 
-def decode_bytes(data: bytes, *, max_seconds: float = MAX_DECODE_SECONDS) -> tuple[np.ndarray, int]:
-    """Decode an encoded audio file held in memory, like ``load_audio``."""
+def decode_bytes(data: bytes, *, max_seconds: float = MAX_DECODE_SECONDS,
+                 name: str = "audio") -> tuple[np.ndarray, int]:
+    """Decode an encoded audio file held in memory, like ``load_audio``; errors begin with ``name``."""
     if not data:
-        raise AudioError("audio bytes are empty")
-    return _decode(io.BytesIO(data), "audio bytes", max_seconds)
+        raise AudioError(f"{name}: empty (no bytes)")
+    return _decode(io.BytesIO(data), name, max_seconds)
 
 
 def to_mono(wave: np.ndarray) -> np.ndarray:

@@ -8,8 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from paraseek.model.config import ModelConfig
-
-ZERO_SHOT_PROMPT = "A person is speaking in a {} style."
+from paraseek.model.zeroshot import ZERO_SHOT_PROMPT, ZeroShotScorer
 
 
 class EmbeddingModel(abc.ABC):
@@ -69,10 +68,8 @@ class EmbeddingModel(abc.ABC):
         groups: dict[str, list[str]] | None = None,
         prompt: str = ZERO_SHOT_PROMPT,
     ) -> dict[str, np.ndarray]:
-        """Zero-shot scores per group: ``{group: (n_clips, n_tags)}`` cosine similarities."""
-        groups = self.style_groups() if groups is None else groups
-        scores: dict[str, np.ndarray] = {}
-        for group, tags in groups.items():
-            tag_embeddings = self.embed_text([prompt.format(tag) for tag in tags])
-            scores[group] = np.asarray(audio_embeddings, dtype=np.float32) @ tag_embeddings.T
-        return scores
+        """Zero-shot scores per group: ``{group: (n_clips, n_tags)}`` cosine similarities.
+
+        Scoring many batches? Build one :class:`ZeroShotScorer` so the tag prompts are embedded once.
+        """
+        return ZeroShotScorer(self, groups, prompt).scores(audio_embeddings)

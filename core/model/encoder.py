@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import contextlib
 import math
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -12,6 +13,7 @@ import torch
 
 from paraseek.audio import prepare_waveform
 from paraseek.errors import AudioError, EmptyText, InvalidArgument, TextTooLong
+from paraseek.limits import MAX_TEXT_CHARS, MIN_CLIP_SECONDS
 from paraseek.model.base import EmbeddingModel
 from paraseek.model.config import ModelConfig
 
@@ -21,8 +23,6 @@ DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch
 DEFAULT_WINDOW_SECONDS = 30.0
 #: Default budget of padded audio per forward pass.
 DEFAULT_BATCH_SECONDS = 60.0
-MIN_CLIP_SECONDS = 0.1
-MAX_TEXT_CHARS = 2000
 
 
 def parse_dtype(dtype: str | torch.dtype) -> torch.dtype:
@@ -62,6 +62,11 @@ class TorchDualEncoder(EmbeddingModel):
     fewest equal windows no longer than that; the windows' pooled features are averaged, weighted
     by their length, before the projection. Shorter clips are encoded whole. Nothing is random.
     Batching never changes a result beyond float rounding: every forward pass uses a padding mask.
+
+    Precision: ``dtype`` float32 runs in full precision. A reduced ``dtype`` casts the weights on
+    CPU (bf16 runs about 3x faster than fp32 on CPUs with bf16 units); on CUDA the weights stay
+    float32 and every forward pass runs under autocast to ``dtype``, which keeps normalisations and
+    reductions in float32.
     """
 
     def __init__(
@@ -76,7 +81,11 @@ class TorchDualEncoder(EmbeddingModel):
     ) -> None:
         self.config = config
         self.device = torch.device(device)
-        self.dtype = parse_dtype(dtype)
+        requested = parse_dtype(dtype)
+        #: the autocast dtype of forward passes (``None``: the weights' own dtype)
+        self.autocast_dtype = requested if self.device.type == "cuda" and requested != torch.float32 else None
+        #: the weights' dtype
+        self.dtype = torch.float32 if self.autocast_dtype is not None else requested
         self.network = network.to(device=self.device, dtype=self.dtype).eval()
         self._fingerprint = fingerprint
         self._tokenizer_source = tokenizer_source
@@ -108,6 +117,12 @@ class TorchDualEncoder(EmbeddingModel):
     @abc.abstractmethod
     def _load_tokenizer(self, source: str | None) -> Any:
         """A callable tokenizer (transformers style) for this model."""
+
+    def _precision(self) -> contextlib.AbstractContextManager[object]:
+        """The context every forward pass runs in (autocast on CUDA with a reduced dtype)."""
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.autocast_dtype)
 
     # --- public API ----------------------------------------------------------------------------
 
@@ -168,7 +183,8 @@ class TorchDualEncoder(EmbeddingModel):
                 n = pieces[index].shape[0]
                 waves[row, :n] = torch.from_numpy(pieces[index])
                 mask[row, :n] = 1
-            features = self._pool_audio(waves.to(self.device, self.dtype), mask.to(self.device))
+            with self._precision():
+                features = self._pool_audio(waves.to(self.device, self.dtype), mask.to(self.device))
             for row, index in enumerate(batch):
                 pooled[index] = features[row].float()
         width = pooled[0].shape[-1]  # type: ignore[union-attr]
@@ -177,7 +193,8 @@ class TorchDualEncoder(EmbeddingModel):
         for index, owner in enumerate(owners):
             sums[owner] += pooled[index] * pieces[index].shape[0]  # type: ignore[operator]
             weights[owner] += pieces[index].shape[0]
-        projected = self._project_audio((sums / weights).to(self.dtype)).float()
+        with self._precision():
+            projected = self._project_audio((sums / weights).to(self.dtype)).float()
         return torch.nn.functional.normalize(projected, dim=-1).cpu().numpy()
 
     def embed_text(self, texts: Sequence[str]) -> np.ndarray:
@@ -211,6 +228,7 @@ class TorchDualEncoder(EmbeddingModel):
         mask = torch.as_tensor(np.asarray(attention_mask), dtype=torch.long, device=self.device)
         if ids.ndim != 2 or ids.shape != mask.shape:
             raise InvalidArgument(f"input_ids {tuple(ids.shape)} and attention_mask {tuple(mask.shape)} must be equal (b, t)")
-        projected = self._text_forward(ids, mask).float()
+        with self._precision():
+            projected = self._text_forward(ids, mask).float()
         return torch.nn.functional.normalize(projected, dim=-1).cpu().numpy()
 

@@ -48,6 +48,9 @@ def load_model(
     or the release's ``{speech, text, embedding_dim}``) or dict; ``checkpoint`` a local file or
     ``hf-hub:owner/repo``. Loading is strict. ``random_init`` builds the architecture with seeded
     random weights (benchmarks, tests).
+
+    ``dtype`` (``"float32"``, ``"bfloat16"``, ``"float16"``) sets the precision with one policy for
+    every caller: reduced-precision weights on CPU, float32 weights under autocast on CUDA.
     """
     model_config = resolve_config(name, config)
     module_name = ARCHITECTURES.get(model_config.architecture)

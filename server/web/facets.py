@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from paraseek.server.engine import Scope
 from paraseek.filters import FieldType, Filter
+from paraseek.server.engine import Scope
 from paraseek.storage import VectorStore
 from paraseek.storage.types import values_at
 

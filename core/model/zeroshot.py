@@ -1,0 +1,49 @@
+"""Zero-shot style scoring: clip embeddings against prompted style tags, written once for every layer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from paraseek.model.base import EmbeddingModel
+
+ZERO_SHOT_PROMPT = "A person is speaking in a {} style."
+
+
+def prompt_texts(tags: Sequence[str], prompt: str = ZERO_SHOT_PROMPT) -> list[str]:
+    """The text each tag is embedded as."""
+    return [prompt.format(tag) for tag in tags]
+
+
+def ranked(tags: Sequence[str], scores: np.ndarray, top: int | None = None) -> list[tuple[str, float]]:
+    """``(tag, score)`` pairs of one clip, best first (ties keep tag order); ``top`` ``None``: all."""
+    order = np.argsort(-scores, kind="stable")[:top]
+    return [(tags[i], float(scores[i])) for i in order]
+
+
+class ZeroShotScorer:
+    """Cosine scores of clip embeddings against each group's prompted tags, embedded once at construction."""
+
+    def __init__(self, model: EmbeddingModel, groups: dict[str, list[str]] | None = None,
+                 prompt: str = ZERO_SHOT_PROMPT) -> None:
+        self.groups = model.style_groups() if groups is None else {g: list(tags) for g, tags in groups.items()}
+        self.tag_embeddings = {group: model.embed_text(prompt_texts(tags, prompt)) for group, tags in self.groups.items()}
+
+    def scores(self, embeddings: np.ndarray) -> dict[str, np.ndarray]:
+        """``{group: (n_clips, n_tags)}`` cosine similarities of unit clip embeddings (n_clips, d)."""
+        rows = np.asarray(embeddings, dtype=np.float32)
+        return {group: rows @ tags.T for group, tags in self.tag_embeddings.items()}
+
+    def rank(self, embedding: np.ndarray, top: int | None = None) -> dict[str, list[tuple[str, float]]]:
+        """The ``top`` (``None``: all) best tags of one clip embedding (d,) per group, best first."""
+        if top == 0:
+            return {}
+        return {group: ranked(self.groups[group], matrix[0], top)
+                for group, matrix in self.scores(np.asarray(embedding)[None, :]).items()}
+
+    def best(self, scores: dict[str, np.ndarray], row: int) -> dict[str, tuple[str, float]]:
+        """``{group: (best tag, its score)}`` of clip ``row`` in ``scores`` (from :meth:`scores`)."""
+        return {group: ranked(self.groups[group], matrix[row], 1)[0] for group, matrix in scores.items()}
