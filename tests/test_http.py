@@ -16,6 +16,7 @@ import pytest
 from paraseek.errors import ERROR_STATUS, GRPC_STATUS, HTTP_STATUS, MediaUnavailable, http_status, status_name
 from paraseek.server.testing import build_collection, demo_clips, running_server
 from paraseek.storage import Point, open_store
+from paraseek.storage.catalog import ModelSignature
 from paraseek.testing import tiny_paraspeechclap
 
 TOKEN = "s3cret-read"
@@ -162,7 +163,8 @@ def test_malformed_json_and_oversized_bodies_are_refused(store, model):
 
 
 def test_model_mismatch_is_a_conflict(http, store, model, clips):
-    build_collection(store, model, clips[:2], "other_model", metadata={"model": "someone-else"})
+    build_collection(store, model, clips[:2], "other_model",
+                     recorded_as=ModelSignature("someone-else", "0123456789abcdef", model.embedding_dim))
     try:
         assert_error(search(http, text="a voice", collection="other_model"), 409, "ModelMismatch", "someone-else")
     finally:
