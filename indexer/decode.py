@@ -73,17 +73,15 @@ def decode_clip(task: DecodeTask, limits: DecodeLimits) -> Decoded:
     from paraseek.indexer.acoustics import measure
 
     if task.data is not None:
-        wave, rate = decode_bytes(task.data, max_seconds=limits.max_seconds)
+        wave, rate = decode_bytes(task.data, min_seconds=limits.min_seconds, max_seconds=limits.max_seconds)
     elif task.file is not None:
         path = Path(task.file)
         if path.is_file() and path.stat().st_size == 0:
             raise AudioError(f"{task.name}: file is empty (0 bytes)")
-        wave, rate = load_audio(path, max_seconds=limits.max_seconds)
+        wave, rate = load_audio(path, min_seconds=limits.min_seconds, max_seconds=limits.max_seconds)
     else:
         raise AudioError(f"{task.name}: row holds neither audio bytes nor a path")
     duration = wave.shape[-1] / rate
-    if duration < limits.min_seconds:
-        raise AudioError(f"{task.name}: {duration:.3f} s is shorter than the minimum of {limits.min_seconds} s")
     peak = float(np.abs(wave).max())
     peak_dbfs = 20.0 * np.log10(max(peak, 1e-12))
     if peak_dbfs < limits.silence_dbfs:
