@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from paraseek.errors import CollectionNotFound, FailedPrecondition, InvalidArgument, ModelMismatch
+from paraseek.errors import CollectionNotFound, FailedPrecondition, InvalidArgument, ModelMismatch, shorten
 from paraseek.model import EmbeddingModel
 from paraseek.storage import CollectionInfo, FieldType, VectorStore
 
@@ -93,7 +93,7 @@ def prepare_target(store: VectorStore, alias: str, model: EmbeddingModel, schema
     holds no alias and was built with the same model, the run continues it instead of starting over.
     """
     if not _NAME.fullmatch(alias):
-        raise InvalidArgument(f"collection name {alias!r} must be 1-128 letters, digits, '_', '.' or '-'")
+        raise InvalidArgument(f"collection name {shorten(alias)!r} must be 1-128 letters, digits, '_', '.' or '-'")
     current = describe_or_none(store, alias)
     if current is not None and current.name == alias:
         if reindex:
@@ -150,14 +150,14 @@ def apply_changes(store: VectorStore, *, delete: tuple[str, ...] = (), set_alias
     for spec in set_alias:
         alias, sep, name = spec.partition("=")
         if not sep or not alias or not name:
-            raise InvalidArgument(f"--set-alias takes ALIAS=COLLECTION, got {spec!r}")
+            raise InvalidArgument(f"--set-alias takes ALIAS=COLLECTION, got {shorten(spec)!r}")
         store.set_alias(alias, store.resolve(name))
     for alias in delete_alias:
         store.delete_alias(alias)
     for name in delete:
         info = store.describe(name)
         if info.name != name:
-            raise InvalidArgument(f"{name!r} is an alias of {info.name}; delete collections by their own name")
+            raise InvalidArgument(f"{shorten(name)!r} is an alias of {info.name}; delete collections by their own name")
         if info.aliases:
             raise FailedPrecondition(
                 f"alias {', '.join(sorted(info.aliases))} points to {name}; point it elsewhere "

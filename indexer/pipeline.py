@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from paraseek.errors import AudioError, FailedPrecondition, InvalidArgument
+from paraseek.errors import AudioError, FailedPrecondition, InvalidArgument, shorten
 from paraseek.indexer.collections import Target, prepare_target
 from paraseek.indexer.decode import (
     DEFAULT_MAX_SECONDS,
@@ -148,7 +148,7 @@ def parse_shard(text: str) -> tuple[int, int]:
     try:
         index, count = (int(part) for part in text.split("/"))
     except ValueError as error:
-        raise InvalidArgument(f"--shard must look like i/N (e.g. 0/4), got {text!r}") from error
+        raise InvalidArgument(f"--shard must look like i/N (e.g. 0/4), got {shorten(text)!r}") from error
     if count < 1 or not 0 <= index < count:
         raise InvalidArgument(f"--shard {text}: need 0 <= i < N")
     return index, count

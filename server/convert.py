@@ -6,7 +6,8 @@ from typing import Any
 
 from google.protobuf import struct_pb2
 
-from paraseek.errors import AudioError, InvalidFilter
+from paraseek.errors import AudioError, InvalidArgument, InvalidFilter, shorten
+from paraseek.limits import MAX_COLLECTION_NAME_CHARS
 from paraseek.server.engine import Clip, ExplainedHit, SearchOptions, SearchOutcome, StoredPoint
 from paraseek.storage import CollectionInfo
 from paraseek.v1 import filter_pb2, paraseek_pb2
@@ -41,6 +42,14 @@ def _condition_dict(condition: filter_pb2.Condition, where: str) -> dict[str, An
     return {"filter": filter_dict(condition.filter, f"{where}.filter")}
 
 
+def collection_name(name: str) -> str:
+    """A request's collection name, refused before any lookup when it is longer than any name can be."""
+    if len(name) > MAX_COLLECTION_NAME_CHARS:
+        raise InvalidArgument(
+            f"collection name {shorten(name)!r} is longer than {MAX_COLLECTION_NAME_CHARS} characters")
+    return name
+
+
 def clip(message: paraseek_pb2.AudioInput, what: str = "audio") -> Clip:
     """Audio bytes or a stored point from an AudioInput."""
     source = message.WhichOneof("source")
@@ -54,7 +63,7 @@ def clip(message: paraseek_pb2.AudioInput, what: str = "audio") -> Clip:
 def search_options(request: paraseek_pb2.SearchRequest | paraseek_pb2.SearchByAudioRequest) -> SearchOptions:
     """The options every search request shares."""
     return SearchOptions(
-        collection=request.collection,
+        collection=collection_name(request.collection),
         filter=filter_dict(request.filter) if request.HasField("filter") else None,
         where=request.where,
         top_k=request.top_k if request.HasField("top_k") else SearchOptions.top_k,

@@ -20,6 +20,7 @@ from paraseek.errors import (
     PointNotFound,
     RequestTooLarge,
     TextTooLong,
+    shorten,
 )
 from paraseek.model import ZERO_SHOT_PROMPT, EmbeddingModel
 from paraseek.server.batching import MicroBatcher
@@ -204,7 +205,7 @@ class QueryEngine:
         """The stored (unit) vector of ``point_id`` in ``collection``."""
         points = self.store.retrieve(collection, [point_id], with_vectors=True)
         if not points:
-            raise PointNotFound(f"no point {point_id!r} in collection {collection!r}")
+            raise PointNotFound(f"no point {shorten(point_id)!r} in collection {collection!r}")
         return points[0].vector
 
     def collection(self, name: str) -> CollectionInfo:

@@ -11,7 +11,8 @@ from typing import Any, TypeVar
 
 import grpc
 
-from paraseek.errors import Internal, ParaseekError, Unavailable, status_name
+from paraseek.errors import Internal, ParaseekError, Unavailable, shorten, status_name
+from paraseek.limits import MAX_ERROR_MESSAGE_CHARS
 from paraseek.server import convert
 from paraseek.server.auth import ERROR_TYPE_KEY
 from paraseek.server.config import MAX_TOP_K, ServerConfig
@@ -54,7 +55,7 @@ def rpc(method: Callable[..., Response]) -> Callable[..., Response]:
             self.metrics.stage_seconds.labels(rpc=name, stage="total").observe(elapsed)
             log.info("rpc", extra={"rpc": name, "code": code, "ms": round(elapsed * 1e3, 3), "peer": context.peer()})
         context.set_trailing_metadata(((ERROR_TYPE_KEY, type(failure).__name__),))
-        context.abort(grpc.StatusCode[code], str(failure))
+        context.abort(grpc.StatusCode[code], shorten(failure, MAX_ERROR_MESSAGE_CHARS))
 
     return handler
 
@@ -106,7 +107,8 @@ class ParaseekServicer(paraseek_pb2_grpc.ParaseekServicer):
     @rpc
     def Classify(self, request: paraseek_pb2.ClassifyRequest, context: grpc.ServicerContext) -> paraseek_pb2.ClassifyResponse:
         engine = self.engine
-        groups = engine.classify(convert.clip(request.audio), request.collection, list(request.styles), _scope(context))
+        groups = engine.classify(convert.clip(request.audio), convert.collection_name(request.collection),
+                                 list(request.styles), _scope(context))
         return paraseek_pb2.ClassifyResponse(
             groups=[paraseek_pb2.GroupScores(group=group, tags=[paraseek_pb2.StyleTag(tag=t, score=s) for t, s in tags])
                     for group, tags in groups.items()],
@@ -131,7 +133,8 @@ class ParaseekServicer(paraseek_pb2_grpc.ParaseekServicer):
     @rpc
     def EmbedAudio(self, request: paraseek_pb2.EmbedAudioRequest, context: grpc.ServicerContext) -> paraseek_pb2.EmbedResponse:
         clips = [convert.clip(c, f"clip {i}") for i, c in enumerate(request.clips)]
-        return self._embeddings(self.engine.embed_audio_request(clips, request.collection, _scope(context)))
+        collection = convert.collection_name(request.collection)
+        return self._embeddings(self.engine.embed_audio_request(clips, collection, _scope(context)))
 
     @rpc
     def ListCollections(self, request: paraseek_pb2.ListCollectionsRequest,
@@ -142,7 +145,7 @@ class ParaseekServicer(paraseek_pb2_grpc.ParaseekServicer):
     @rpc
     def DescribeCollection(self, request: paraseek_pb2.DescribeCollectionRequest,
                            context: grpc.ServicerContext) -> paraseek_pb2.CollectionInfo:
-        return convert.collection_info(self.store.describe(request.name))
+        return convert.collection_info(self.store.describe(convert.collection_name(request.name)))
 
     @rpc
     def GetServerInfo(self, request: paraseek_pb2.GetServerInfoRequest,
