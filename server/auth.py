@@ -15,6 +15,15 @@ ERROR_TYPE_KEY = "paraseek-error-type"
 PUBLIC_PREFIXES = ("/grpc.health.v1.Health/",)
 
 
+def bearer_token_accepted(header: str, tokens: Sequence[bytes]) -> bool:
+    """Whether an ``authorization`` header value is ``Bearer <token>`` for one of ``tokens``."""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    presented = token.strip().encode()
+    return any(hmac.compare_digest(presented, accepted) for accepted in tokens)
+
+
 class TokenAuthInterceptor(grpc.ServerInterceptor):
     """Refuses calls without ``authorization: Bearer <token>`` for one of ``tokens`` (UNAUTHENTICATED).
 
@@ -29,11 +38,7 @@ class TokenAuthInterceptor(grpc.ServerInterceptor):
             if key != "authorization":
                 continue
             text = value.decode() if isinstance(value, bytes) else str(value)
-            scheme, _, token = text.partition(" ")
-            if scheme.lower() != "bearer":
-                return False
-            presented = token.strip().encode()
-            return any(hmac.compare_digest(presented, accepted) for accepted in self._tokens)
+            return bearer_token_accepted(text, self._tokens)
         return False
 
     def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],

@@ -56,6 +56,10 @@ class Scope:
         """Seconds left before the caller's deadline (``None``: no deadline)."""
         return self._time_remaining()
 
+    def active(self) -> bool:
+        """Whether the caller is still waiting for the answer."""
+        return self._is_active()
+
     def check(self, stage: str) -> None:
         """Raise ``DeadlineExceeded`` if the deadline passed, ``Cancelled`` if the caller went away."""
         remaining = self._time_remaining()
@@ -121,7 +125,8 @@ class QueryEngine:
         self.config = config
         self.metrics = metrics
         self.cache = EmbeddingCache(config.cache_size)
-        self.batcher = (MicroBatcher(model.embed_text, max_batch=config.max_batch, max_wait=config.max_wait_ms / 1000,
+        self.batcher = (MicroBatcher(model.embed_text, max_batch=config.max_batch, max_chars=config.max_batch_chars,
+                                     max_wait=config.max_wait_ms / 1000,
                                      on_batch=metrics.batch_size.observe) if config.batching else None)
         self._groups = model.style_groups()
         self._group_embeddings: dict[str, np.ndarray] = {}
@@ -163,7 +168,7 @@ class QueryEngine:
         if missing:
             scope.check("text encoding")
             if self.batcher is not None:
-                computed = self.batcher.embed(missing, timeout=scope.remaining())
+                computed = self.batcher.embed(missing, timeout=scope.remaining(), is_active=scope.active)
             else:
                 computed = self.model.embed_text(missing)
             fresh = dict(zip(missing, computed, strict=True))

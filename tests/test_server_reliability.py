@@ -202,20 +202,13 @@ def test_a_small_request_is_not_stuck_behind_a_large_one():
 
     batcher = MicroBatcher(encode, max_batch=64, max_chars=4000, max_wait=0.0)
     try:
-        large = [f"{i:03d} " + "a" * 896 for i in range(256)]
-
-        def run_large() -> None:
-            batcher.embed(large)
-            order.append("large")
-
-        thread = threading.Thread(target=run_large)
-        thread.start()
-        assert first_call.wait(10)  # the large request is being encoded
-        small_done = threading.Thread(target=lambda: (batcher.embed(["a calm voice"]), order.append("small")))
-        small_done.start()
+        large = batcher.submit([f"{i:03d} " + "a" * 896 for i in range(256)])
+        large.add_done_callback(lambda _: order.append("large"))
+        assert first_call.wait(10)  # the large request holds the encoder
+        small = batcher.submit(["a calm voice"])
+        small.add_done_callback(lambda _: order.append("small"))
         release.set()
-        small_done.join(30)
-        thread.join(30)
+        assert small.result(30).shape == (1, 2) and large.result(30).shape == (256, 2)
     finally:
         batcher.close()
     assert order == ["small", "large"]
