@@ -15,7 +15,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from paraseek.errors import DeadlineExceeded, FailedPrecondition, ParaseekError
+from paraseek.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument, ParaseekError
 from paraseek.model import EmbeddingModel, load_model
 from paraseek.server.auth import TokenAuthInterceptor
 from paraseek.server.config import ServerConfig, split_address
@@ -38,7 +38,10 @@ def join_address(host: str, port: int) -> str:
 
 def check_address_free(address: str) -> None:
     """Raise ``FailedPrecondition`` if another socket listens on ``address`` (checked before gRPC binds it)."""
-    host, port = split_address(address)
+    try:
+        host, port = split_address(address)
+    except InvalidArgument:
+        return  # not HOST:PORT (a unix: socket, say): gRPC binds or reports it itself
     if port == 0:
         return
     try:
@@ -57,10 +60,13 @@ def check_address_free(address: str) -> None:
 
 def busy_address_message(address: str) -> str:
     """One line saying ``address`` cannot be bound, and what to pass instead."""
-    host, port = split_address(address)
+    problem = f"cannot listen on {address}: the address is in use (or not available on this machine)"
+    try:
+        host, port = split_address(address)
+    except InvalidArgument:
+        return f"{problem}; choose another address"
     other = join_address(host, port + 1 if 0 < port < 65535 else 0)
-    return (f"cannot listen on {address}: the address is in use (or not available on this machine); "
-            f"choose another port, e.g. {other}, or port 0 for a free one")
+    return f"{problem}; choose another port, e.g. {other}, or port 0 for a free one"
 
 
 class ParaseekServer:

@@ -91,9 +91,10 @@ class ServerConfig:
             raise InvalidArgument("threads must be at least 1")
         if self.metrics_address is not None and self.metrics_port:
             raise InvalidArgument("give metrics_address or metrics_port, not both")
-        split_address(self.address)
         if self.metrics_address is not None:
             split_address(self.metrics_address)
+        if self.metrics_port:
+            split_address(self.address)
 
     @property
     def metrics_endpoint(self) -> tuple[str, int] | None:

@@ -12,27 +12,16 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 from click.testing import CliRunner
 
 from paraseek.cli.main import cli
 from paraseek.storage import open_store
-from paraseek.testing import tiny_paraspeechclap, tiny_paraspeechclap_config, tone, write_audio
+from paraseek.testing import tone, write_audio
 
 
-@pytest.fixture(scope="module")
-def model_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    folder = tmp_path_factory.mktemp("tiny-model")
-    config = folder / "paraspeechclap-tiny.json"
-    config.write_text(json.dumps(tiny_paraspeechclap_config().to_dict()))
-    checkpoint = folder / "tiny.pt"
-    torch.save(tiny_paraspeechclap().network.state_dict(), checkpoint)
-    return config, checkpoint
-
-
-def index_command(source: Path, data: Path, model_files: tuple[Path, Path], *extra: str) -> list[str]:
-    return ["index", str(source), "--collection", "voices", "--data-dir", str(data), "--model", str(model_files[0]),
-            "--checkpoint", str(model_files[1]), "--threads", "1", *extra]
+def index_command(source: Path, data: Path, tiny_model_files: tuple[Path, Path], *extra: str) -> list[str]:
+    return ["index", str(source), "--collection", "voices", "--data-dir", str(data), "--model", str(tiny_model_files[0]),
+            "--checkpoint", str(tiny_model_files[1]), "--threads", "1", *extra]
 
 
 def _stat(pid: int) -> list[str] | None:
@@ -59,7 +48,7 @@ def alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
-def test_sigkilled_index_leaves_no_processes_behind(tmp_path: Path, model_files: tuple[Path, Path]) -> None:
+def test_sigkilled_index_leaves_no_processes_behind(tmp_path: Path, tiny_model_files: tuple[Path, Path]) -> None:
     source = tmp_path / "clips"
     source.mkdir()
     (source / "000-broken.wav").write_bytes(b"RIFF, but not audio")  # the first file fails
@@ -69,7 +58,7 @@ def test_sigkilled_index_leaves_no_processes_behind(tmp_path: Path, model_files:
     errors_file = tmp_path / "errors.jsonl"
     process = subprocess.Popen(
         [sys.executable, "-m", "paraseek.cli.main",
-         *index_command(source, data, model_files, "--workers", "2", "--errors-file", str(errors_file))],
+         *index_command(source, data, tiny_model_files, "--workers", "2", "--errors-file", str(errors_file))],
         env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 90
@@ -97,7 +86,7 @@ def test_sigkilled_index_leaves_no_processes_behind(tmp_path: Path, model_files:
 
 
 def test_nothing_indexable_exits_nonzero_and_leaves_no_collection(tmp_path: Path,
-                                                                   model_files: tuple[Path, Path]) -> None:
+                                                                   tiny_model_files: tuple[Path, Path]) -> None:
     source = tmp_path / "clips"
     source.mkdir()
     (source / "a.wav").write_bytes(b"not audio")
@@ -105,24 +94,24 @@ def test_nothing_indexable_exits_nonzero_and_leaves_no_collection(tmp_path: Path
     write_audio(source / "c.wav", tone(0.05))  # too short
     data = tmp_path / "data"
     runner = CliRunner()
-    result = runner.invoke(cli, index_command(source, data, model_files, "--workers", "0", "--json"))
+    result = runner.invoke(cli, index_command(source, data, tiny_model_files, "--workers", "0", "--json"))
     assert result.exit_code == 1, result.output
     last = json.loads(result.stdout.strip().splitlines()[-1])
     assert "none of the 3 clips" in last["error"] and last["error_type"] == "InvalidArgument"
     listing = json.loads(runner.invoke(cli, ["collections", "--data-dir", str(data), "--json"]).stdout)
     assert listing == {"collections": [], "aliases": {}}
-    reindex = runner.invoke(cli, index_command(source, data, model_files, "--workers", "0", "--reindex"))
+    reindex = runner.invoke(cli, index_command(source, data, tiny_model_files, "--workers", "0", "--reindex"))
     assert reindex.exit_code == 1 and "none of the 3 clips" in reindex.output
     assert json.loads(runner.invoke(cli, ["collections", "--data-dir", str(data), "--json"]).stdout)["collections"] == []
 
 
-def test_lock_conflict_is_reported_before_the_model_loads(tmp_path: Path, model_files: tuple[Path, Path]) -> None:
+def test_lock_conflict_is_reported_before_the_model_loads(tmp_path: Path, tiny_model_files: tuple[Path, Path]) -> None:
     source = tmp_path / "clips"
     write_audio(source / "a.wav", tone(0.5))
     data = tmp_path / "data"
-    assert CliRunner().invoke(cli, index_command(source, data, model_files, "--workers", "0")).exit_code == 0
+    assert CliRunner().invoke(cli, index_command(source, data, tiny_model_files, "--workers", "0")).exit_code == 0
     write_audio(source / "b.wav", tone(0.6, frequency=300.0))
-    command = index_command(source, data, model_files, "--workers", "0")
+    command = index_command(source, data, tiny_model_files, "--workers", "0")
     command[command.index("--checkpoint") + 1] = str(tmp_path / "missing.pt")  # loading it would fail
     with open_store(data) as store:
         store.count("voices")  # this process now holds the collection
