@@ -55,6 +55,19 @@ def typed_errors(as_json_option: str | None = "as_json") -> Callable[[Callable[.
     return decorate
 
 
+def claim_collection(store: Any, name: str) -> None:
+    """Open the collection (or alias target) ``name`` if it exists: the embedded store locks it then.
+
+    Raises ``FailedPrecondition`` at once when another process holds it.
+    """
+    from paraseek.errors import CollectionNotFound
+
+    try:
+        store.count(name)
+    except CollectionNotFound:
+        pass
+
+
 @click.command()
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("--collection", required=True, help="Alias to index into; physical versions are NAME_v1, NAME_v2, ...")
@@ -136,8 +149,9 @@ def index(source: Path, collection: str, data_dir: Path | None, qdrant_url: str 
                  "replication_factor": replication_factor, "shard_key": shard_key}
     options.collection_options = {key: value for key, value in requested.items() if value is not None}
     clips = open_source(source, audio_root=audio_root, path_column=path_column)
-    embedding_model = load_model(model or DEFAULT_MODEL, checkpoint=checkpoint, device=device, dtype=dtype)
     with open_store_from(data_dir, qdrant_url, qdrant_api_key) as store:
+        claim_collection(store, collection)  # a lock conflict is reported before the model loads
+        embedding_model = load_model(model or DEFAULT_MODEL, checkpoint=checkpoint, device=device, dtype=dtype)
         summary = index_corpus(clips, store, embedding_model, options)
     if as_json:
         click.echo(json.dumps(summary.to_dict()))

@@ -14,6 +14,19 @@ import click
 from paraseek.limits import DEFAULT_SERVER_ADDRESS
 
 
+def check_model_source(model: str | None, checkpoint: str | None, random_init: bool) -> None:
+    """Fail fast (before binding) on an unknown model or a missing local checkpoint; never downloads."""
+    from paraseek.model.factory import resolve_config
+    from paraseek.model.hub import HUB_PREFIX, resolve_checkpoint
+
+    config = resolve_config(model)
+    if random_init:
+        return
+    local = (not str(checkpoint).startswith(HUB_PREFIX)) if checkpoint is not None else "package_file" in config.weights
+    if local:
+        resolve_checkpoint(config, checkpoint)
+
+
 @click.command()
 @click.option("--address", default=DEFAULT_SERVER_ADDRESS, show_default=True, envvar="PARASEEK_ADDRESS",
               help="HOST:PORT to listen on (port 0 picks a free one).")
@@ -35,8 +48,11 @@ from paraseek.limits import DEFAULT_SERVER_ADDRESS
               help="PEM certificate (chain) for TLS; needs --tls-key.")
 @click.option("--tls-key", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="PEM private key for TLS.")
+@click.option("--metrics-address", default=None, envvar="PARASEEK_METRICS_ADDRESS",
+              help="HOST:PORT to serve Prometheus metrics on over HTTP (default: off). When tokens are set, "
+                   "scrapes need one of them as a bearer token too.")
 @click.option("--metrics-port", type=click.IntRange(min=0, max=65535), default=0, show_default=True,
-              help="Serve Prometheus metrics on this HTTP port (0: off).")
+              help="Shorthand for --metrics-address on the --address host (0: off).")
 @click.option("--http", "http_address", default=None, envvar="PARASEEK_HTTP", metavar="HOST:PORT",
               help="Also serve the HTTP/JSON API and the workbench page here (same model, store and tokens).")
 @click.option("--media-root", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
@@ -50,11 +66,14 @@ from paraseek.limits import DEFAULT_SERVER_ADDRESS
               help="Text embeddings kept in the LRU cache (0: off).")
 @click.option("--batching/--no-batching", default=True, show_default=True,
               help="Merge concurrent text queries into one encoder call.")
-@click.option("--max-batch", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option("--max-batch", type=click.IntRange(min=1), default=64, show_default=True,
+              help="Most texts per encoder call; larger requests are encoded in turns with others.")
+@click.option("--max-batch-chars", type=click.IntRange(min=1), default=16_000, show_default=True,
+              help="Most characters per encoder call.")
 @click.option("--max-wait-ms", type=click.FloatRange(min=0), default=2.0, show_default=True,
               help="Longest a text query waits for others to share its encoder call.")
 @click.option("--grace", type=click.FloatRange(min=0), default=5.0, show_default=True,
-              help="Seconds running calls may finish after SIGTERM.")
+              help="Seconds running calls may finish after SIGTERM; then they are cancelled.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info", show_default=True)
 def serve(random_init: bool, grace: float, log_level: str, **settings: Any) -> None:
     """Serve style search over gRPC until SIGTERM or Ctrl-C.
@@ -62,10 +81,12 @@ def serve(random_init: bool, grace: float, log_level: str, **settings: Any) -> N
     Health (grpc.health.v1) says NOT_SERVING until the model is loaded and warmed; the port
     answers from the start. Logs are JSON lines on stderr. With several workers per machine,
     set --threads and OMP_WAIT_POLICY=PASSIVE (the default here) to avoid CPU oversubscription.
+    Exit status: 0 after SIGTERM/Ctrl-C, 1 when the server cannot start (unknown model, store
+    locked or unreadable, address in use) or the model fails to load, 2 on bad options.
 
     \b
     Examples:
-      paraseek serve --data-dir ./data --address 0.0.0.0:50051 --metrics-port 9090
+      paraseek serve --data-dir ./data --address 0.0.0.0:50051 --metrics-address 127.0.0.1:9090
       paraseek serve --qdrant-url http://qdrant:6334 --read-token "$TOKEN" \\
           --tls-cert server.pem --tls-key server.key
     """
@@ -83,6 +104,7 @@ def serve(random_init: bool, grace: float, log_level: str, **settings: Any) -> N
                                    random_init=True)
     try:
         config = ServerConfig(grace_seconds=grace, **settings)
+        check_model_source(config.model, config.checkpoint, random_init)
         server = ParaseekServer(config, model_loader=loader).start()
     except ParaseekError as error:
         raise click.ClickException(f"{type(error).__name__}: {error}") from None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -67,7 +66,8 @@ def train(recipe: str | None, work_dir: Path | None, install: bool, manifest: Pa
           --audio-root /data/psc --out-dir runs/psc --lr 1e-5 --batch-size 32 --bf16
     """
     from paraseek.training.eval import format_table
-    from paraseek.training.train import TrainSettings, install_weights, run_recipe, train as run_training
+    from paraseek.training.train import TrainSettings, install_weights, run_recipe
+    from paraseek.training.train import train as run_training
 
     overrides = {k: v for k, v in options.items() if v is not None}
     for key in ("init_checkpoint", "audio_root", "val_manifest"):

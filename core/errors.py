@@ -9,6 +9,8 @@ nothing heavy: the thin client uses it as is.
 
 from __future__ import annotations
 
+from paraseek.limits import MAX_QUOTED_CHARS
+
 
 class ParaseekError(Exception):
     """Base class of every error paraseek raises on purpose."""
@@ -184,6 +186,18 @@ def error_for_status(code_name: str, message: str, error_type: str | None = None
         if name == code_name:
             return cls(message)
     return Internal(message)
+
+
+def shorten(value: object, limit: int = MAX_QUOTED_CHARS) -> str:
+    """``str(value)`` if it has at most ``limit`` characters, else its start and its full length, in ``limit``.
+
+    Messages quote user input through this, so an error never echoes unbounded input back.
+    """
+    text = str(value)
+    if len(text) <= limit:
+        return text
+    note = f"... ({len(text)} characters)"
+    return text[:max(0, limit - len(note))] + note
 
 
 def require(module: str, extra: str = "engine") -> None:

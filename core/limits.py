@@ -22,3 +22,7 @@ MAX_TEXT_CHARS = 1000
 MIN_CLIP_SECONDS = 0.25
 # Default gRPC message ceiling, both directions.
 DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024 * 1024
+# Characters of a user-supplied value quoted in an error message (longer values are cut).
+MAX_QUOTED_CHARS = 64
+# Characters of an error message the server sends back (gRPC status details travel in metadata).
+MAX_ERROR_MESSAGE_CHARS = 1024

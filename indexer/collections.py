@@ -81,3 +81,13 @@ def prepare_target(store: VectorStore, alias: str, model: EmbeddingModel, schema
     if current is None and not reindex:
         store.set_alias(alias, name)
     return Target(alias=alias, collection=name, created=True, swap_alias=reindex)
+
+
+def discard_target(store: VectorStore, target: Target) -> None:
+    """Remove a version this run created (and the alias it pointed at it), e.g. when nothing went in."""
+    if not target.created:
+        return
+    current = describe_or_none(store, target.alias)
+    if current is not None and current.name == target.collection and target.alias != target.collection:
+        store.delete_alias(target.alias)
+    store.delete_collection(target.collection)

@@ -1,12 +1,20 @@
 """The CPU half of indexing, run in worker processes: decode, validate, resample, measure.
 
 Workers are started with the ``spawn`` method and run one torch/BLAS thread each, so they never
-compete with the model's threads in the main process. They never load the model.
+compete with the model's threads in the main process. They never load the model. They die with
+the process that started them, however it ends (``kill -9`` included): on Linux the kernel sends
+them SIGKILL when it exits (``PR_SET_PDEATHSIG``), and everywhere a watchdog thread exits once the
+parent is gone.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
+import sys
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,8 +67,30 @@ class DecodeFailure:
     error_type: str
 
 
-def init_worker() -> None:
-    """Process initialiser: one thread for torch and BLAS."""
+#: How often a worker checks that the process that started it still runs (seconds).
+PARENT_WATCH_SECONDS = 0.5
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """End this process when ``parent_pid`` (its parent) ends, however that happens."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:  # the parent died before the line above took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_WATCH_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="paraseek-parent-watch", daemon=True).start()
+
+
+def init_worker(parent_pid: int) -> None:
+    """Process initialiser: die with ``parent_pid``, one thread for torch and BLAS."""
+    die_with_parent(parent_pid)
     os.environ["OMP_NUM_THREADS"] = "1"
     import torch
 
@@ -73,17 +103,15 @@ def decode_clip(task: DecodeTask, limits: DecodeLimits) -> Decoded:
     from paraseek.indexer.acoustics import measure
 
     if task.data is not None:
-        wave, rate = decode_bytes(task.data, max_seconds=limits.max_seconds)
+        wave, rate = decode_bytes(task.data, min_seconds=limits.min_seconds, max_seconds=limits.max_seconds)
     elif task.file is not None:
         path = Path(task.file)
         if path.is_file() and path.stat().st_size == 0:
             raise AudioError(f"{task.name}: file is empty (0 bytes)")
-        wave, rate = load_audio(path, max_seconds=limits.max_seconds)
+        wave, rate = load_audio(path, min_seconds=limits.min_seconds, max_seconds=limits.max_seconds)
     else:
         raise AudioError(f"{task.name}: row holds neither audio bytes nor a path")
     duration = wave.shape[-1] / rate
-    if duration < limits.min_seconds:
-        raise AudioError(f"{task.name}: {duration:.3f} s is shorter than the minimum of {limits.min_seconds} s")
     peak = float(np.abs(wave).max())
     peak_dbfs = 20.0 * np.log10(max(peak, 1e-12))
     if peak_dbfs < limits.silence_dbfs:

@@ -25,14 +25,14 @@ from typing import Any
 
 import numpy as np
 
-from paraseek.errors import AudioError, FailedPrecondition, InvalidArgument
-from paraseek.indexer.collections import Target, prepare_target
+from paraseek.errors import AudioError, FailedPrecondition, InvalidArgument, shorten
+from paraseek.indexer.collections import Target, discard_target, prepare_target
 from paraseek.indexer.decode import (
     DEFAULT_MAX_SECONDS,
     DEFAULT_SILENCE_DBFS,
+    Decoded,
     DecodeFailure,
     DecodeLimits,
-    Decoded,
     DecodeTask,
     decode_or_fail,
     init_worker,
@@ -147,7 +147,7 @@ def parse_shard(text: str) -> tuple[int, int]:
     try:
         index, count = (int(part) for part in text.split("/"))
     except ValueError as error:
-        raise InvalidArgument(f"--shard must look like i/N (e.g. 0/4), got {text!r}") from error
+        raise InvalidArgument(f"--shard must look like i/N (e.g. 0/4), got {shorten(text)!r}") from error
     if count < 1 or not 0 <= index < count:
         raise InvalidArgument(f"--shard {text}: need 0 <= i < N")
     return index, count
@@ -275,8 +275,9 @@ def index_corpus(source: Source | str | Path, store: VectorStore, model: Embeddi
     """Index every clip of ``source`` into the collection aliased ``options.collection``.
 
     Returns the run's summary; bad clips are listed in the error report and never stop the run.
-    Raises ``ModelMismatch`` if the collection was built with another model (unless re-indexing)
-    and ``FailedPrecondition`` if a re-index fails its count check (the alias is then not moved).
+    Raises ``ModelMismatch`` if the collection was built with another model (unless re-indexing),
+    ``FailedPrecondition`` if a re-index fails its count check (the alias is then not moved) and
+    ``InvalidArgument`` if no clip could be used (a version the run created is removed again).
     """
     started = time.perf_counter()
     if not isinstance(source, Source):
@@ -303,6 +304,12 @@ def index_corpus(source: Source | str | Path, store: VectorStore, model: Embeddi
     summary.failed = report.count
     summary.failures_by_type = dict(report.by_type)
     summary.errors_file = str(errors_path) if report.count else None
+    if not summary.indexed and not summary.skipped:
+        discard_target(store, target)
+        if report.count:
+            raise InvalidArgument(f"none of the {report.count} clips of {shorten(source.name)!r} could be indexed; "
+                                  f"see {errors_path}")
+        raise InvalidArgument(f"{shorten(source.name)!r} holds no clips to index (after --shard and --limit)")
     store.flush()
     if options.finalize and (summary.indexed or target.created):
         store.finalize(target.collection)
@@ -391,7 +398,6 @@ class _Run:
 
     def execute(self) -> None:
         import torch
-
         from tqdm import tqdm
 
         total = len(self.source)
@@ -415,11 +421,7 @@ class _Run:
         if self.workers == 0:
             yield _InlineExecutor()
             return
-        import multiprocessing
-
-        pool = concurrent.futures.ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker)
-        self._pool = pool
+        pool = self._pool = self._new_pool()
         try:
             yield pool
         finally:
@@ -468,13 +470,18 @@ class _Run:
             if broken and not in_flight:
                 executor = self._restart_pool()
 
-    def _restart_pool(self) -> concurrent.futures.Executor:
+    def _new_pool(self) -> concurrent.futures.ProcessPoolExecutor:
+        """Decode workers that die with this process (see ``paraseek.indexer.decode``)."""
         import multiprocessing
 
+        return concurrent.futures.ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker,
+            initargs=(os.getpid(),))
+
+    def _restart_pool(self) -> concurrent.futures.Executor:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
-        self._pool = concurrent.futures.ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker)
+        self._pool = self._new_pool()
         return self._pool
 
     # --- model and store ----------------------------------------------------------------------

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from concurrent import futures
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from paraseek.errors import DeadlineExceeded, FailedPrecondition
+from paraseek.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument, ParaseekError
 from paraseek.model import EmbeddingModel, load_model
 from paraseek.server.auth import TokenAuthInterceptor
-from paraseek.server.config import ServerConfig
+from paraseek.server.config import ServerConfig, split_address
 from paraseek.server.engine import QueryEngine
-from paraseek.server.metrics import Metrics
+from paraseek.server.metrics import Metrics, MetricsEndpoint
 from paraseek.server.service import ParaseekServicer
 from paraseek.storage import VectorStore, open_store
 from paraseek.v1 import paraseek_pb2, paraseek_pb2_grpc
@@ -29,6 +31,46 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("paraseek.server")
 SERVICE_NAME = paraseek_pb2.DESCRIPTOR.services_by_name["Paraseek"].full_name
+# How long a stop waits for gRPC's own shutdown beyond the grace period.
+_STOP_MARGIN_SECONDS = 1.0
+
+
+def join_address(host: str, port: int) -> str:
+    """``host:port``, with IPv6 hosts in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def check_address_free(address: str) -> None:
+    """Raise ``FailedPrecondition`` if another socket listens on ``address`` (checked before gRPC binds it)."""
+    try:
+        host, port = split_address(address)
+    except InvalidArgument:
+        return  # not HOST:PORT (a unix: socket, say): gRPC binds or reports it itself
+    if port == 0:
+        return
+    try:
+        candidates = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError:
+        return  # gRPC reports an unresolvable host itself
+    for family, kind, proto, _, sockaddr in candidates:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(sockaddr)
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    raise FailedPrecondition(busy_address_message(address)) from None
+
+
+def busy_address_message(address: str) -> str:
+    """One line saying ``address`` cannot be bound, and what to pass instead."""
+    problem = f"cannot listen on {address}: the address is in use (or not available on this machine)"
+    try:
+        host, port = split_address(address)
+    except InvalidArgument:
+        return f"{problem}; choose another address"
+    other = join_address(host, port + 1 if 0 < port < 65535 else 0)
+    return f"{problem}; choose another port, e.g. {other}, or port 0 for a free one"
 
 
 class ParaseekServer:
@@ -37,7 +79,9 @@ class ParaseekServer:
     :meth:`start` binds the port and returns at once; the model (``model_loader()``, default
     ``load_model`` with the config's model) loads and warms in a background thread. Until then,
     health says NOT_SERVING and model RPCs answer UNAVAILABLE, while liveness (the health
-    service itself) and the collection RPCs already answer.
+    service itself) and the collection RPCs already answer. An address another process serves
+    is refused (no port sharing). :meth:`stop` returns within the grace period plus at most one
+    encoder call: calls still running then are cancelled and stop at their next stage.
     """
 
     def __init__(self, config: ServerConfig, *, store: VectorStore | None = None,
@@ -54,7 +98,8 @@ class ParaseekServer:
         self.engine: QueryEngine | None = None
         self.port = 0
         self._server: grpc.Server | None = None
-        self._metrics_http: Any = None
+        self._metrics_http: MetricsEndpoint | None = None
+        self._executor: futures.ThreadPoolExecutor | None = None
         self.http: HttpServer | None = None  # the HTTP API and workbench, when the config has an http_address
         self._loaded = threading.Event()
         self._load_error: BaseException | None = None
@@ -66,15 +111,26 @@ class ParaseekServer:
         host = self.config.address.rsplit(":", 1)[0]
         return f"{host}:{self.port}"
 
+    @property
+    def metrics_address(self) -> str | None:
+        """``host:port`` of the metrics endpoint, or ``None`` when metrics are off."""
+        return self._metrics_http.address if self._metrics_http is not None else None
+
     def start(self) -> ParaseekServer:
-        """Bind, start serving, and begin loading the model in the background."""
+        """Bind, start serving, and begin loading the model in the background.
+
+        Raises ``FailedPrecondition`` when the address (or the metrics address) cannot be bound.
+        """
         config = self.config
+        check_address_free(config.address)
         interceptors = [TokenAuthInterceptor(config.tokens)] if config.tokens else []
+        self._executor = futures.ThreadPoolExecutor(max_workers=config.max_workers, thread_name_prefix="paraseek-rpc")
         server = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=config.max_workers, thread_name_prefix="paraseek-rpc"),
+            self._executor,
             interceptors=interceptors,
             options=[("grpc.max_receive_message_length", config.max_message_bytes),
-                     ("grpc.max_send_message_length", config.max_message_bytes)],
+                     ("grpc.max_send_message_length", config.max_message_bytes),
+                     ("grpc.so_reuseport", 0)],
             maximum_concurrent_rpcs=config.max_concurrent_rpcs,
         )
         paraseek_pb2_grpc.add_ParaseekServicer_to_server(self.servicer, server)
@@ -90,17 +146,26 @@ class ParaseekServer:
                 self.port = server.add_secure_port(config.address, credentials)
             else:
                 self.port = server.add_insecure_port(config.address)
-        except RuntimeError as error:
-            raise FailedPrecondition(f"cannot listen on {config.address}: {error}") from None
+        except RuntimeError:
+            self.port = 0
+        if not self.port:
+            self._executor.shutdown(wait=False)
+            raise FailedPrecondition(busy_address_message(config.address)) from None
+        endpoint = config.metrics_endpoint
+        if endpoint is not None:
+            try:
+                self._metrics_http = self.metrics.serve_http(*endpoint, tokens=config.tokens)
+            except OSError as error:
+                server.stop(0)
+                self._executor.shutdown(wait=False)
+                raise FailedPrecondition(f"metrics: {busy_address_message(join_address(*endpoint))} "
+                                         f"({error.strerror or error})") from None
         server.start()
         self._server = server
         if config.http_address:
             self.http = _start_http(self, server)
-        if config.metrics_port:
-            host = config.metrics_host
-            self._metrics_http = self.metrics.serve_http(config.metrics_port, host)
         log.info("listening", extra={"address": self.address, "tls": config.tls_cert is not None,
-                                     "auth": bool(config.tokens), "metrics_port": config.metrics_port})
+                                     "auth": bool(config.tokens), "metrics_address": self.metrics_address})
         threading.Thread(target=self._load, name="paraseek-model-loader", daemon=True).start()
         return self
 
@@ -141,23 +206,32 @@ class ParaseekServer:
             raise self._load_error
 
     def stop(self, grace: float | None = None) -> None:
-        """Stop taking calls, let running ones finish for ``grace`` seconds, release everything."""
+        """Stop taking calls, let running ones finish for ``grace`` seconds, release everything.
+
+        Calls still running after ``grace`` are cancelled: their clients get CANCELLED at once, and
+        their work stops at its next stage (queued text encoding is dropped). A store that cannot
+        be closed cleanly (its folder removed, say) is logged, not raised.
+        """
         if self._stopped:
             return
         self._stopped = True
+        grace = self.config.grace_seconds if grace is None else grace
         self.health.enter_graceful_shutdown()
         if self._server is not None:
-            self._server.stop(self.config.grace_seconds if grace is None else grace).wait()
+            self._server.stop(grace).wait(grace + _STOP_MARGIN_SECONDS)
         if self.http is not None:
             self.http.stop()
-        if self._metrics_http is not None:
-            http_server, _ = self._metrics_http
-            http_server.shutdown()
-            http_server.server_close()
         if self.engine is not None:
             self.engine.close()
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+        if self._metrics_http is not None:
+            self._metrics_http.close()
         if self._owns_store:
-            self.store.close()
+            try:
+                self.store.close()
+            except (ParaseekError, OSError) as error:
+                log.error("the store did not close cleanly", extra={"error": f"{type(error).__name__}: {error}"})
         log.info("stopped")
 
     def __enter__(self) -> ParaseekServer:

@@ -5,10 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from paraseek.errors import InvalidArgument
+from paraseek.errors import InvalidArgument, shorten
 from paraseek.limits import DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_SERVER_ADDRESS, MAX_TEXT_CHARS
 
 MAX_EXPLAIN_TOP = 10
+
+
+def split_address(address: str) -> tuple[str, int]:
+    """``"HOST:PORT"`` (``"[v6]:PORT"`` for IPv6) -> ``(host, port)``."""
+    host, sep, port = address.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise InvalidArgument(f"address {shorten(address)!r} must look like HOST:PORT (e.g. 127.0.0.1:9100)")
+    return host, int(port)
 
 
 @dataclass(frozen=True)
@@ -21,9 +30,14 @@ class ServerConfig:
     none means no authentication) and TLS (``tls_cert`` + ``tls_key``, PEM files). Speed: an LRU
     cache of ``cache_size`` text embeddings (0 disables it) and a micro-batcher that merges
     concurrent text queries into one encoder call of at most ``max_batch`` texts, waiting at most
-    ``max_wait_ms`` for company. ``threads`` sets torch's intra-op threads (``None`` leaves the
-    default). ``metrics_port`` serves Prometheus metrics over HTTP (0 disables it). ``http_address``
-    (``host:port``) also serves the HTTP/JSON API and the workbench page; ``media_root`` is where
+    ``max_wait_ms`` for company; large requests are encoded in turns of at most ``max_batch`` texts
+    and ``max_batch_chars`` characters per call, so small requests never queue behind them.
+    ``threads`` sets torch's intra-op threads (``None`` leaves the default).
+
+    Metrics: Prometheus text over HTTP at ``metrics_address`` (``HOST:PORT``), or on the gRPC
+    address's host at ``metrics_port``; neither serves none. When bearer tokens are configured, the
+    metrics endpoint requires one of them too. ``grace_seconds`` bounds a stop: calls still running
+    then are cancelled and stop at their next stage. ``http_address`` (``host:port``) also serves the HTTP/JSON API and the workbench page; ``media_root`` is where
     relative payload ``path`` values of the clips it streams resolve.
     """
 
@@ -40,8 +54,8 @@ class ServerConfig:
     admin_token: str | None = None
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    metrics_address: str | None = None
     metrics_port: int = 0
-    metrics_host: str = "0.0.0.0"
     http_address: str | None = None
     media_root: Path | None = None
     threads: int | None = None
@@ -56,6 +70,7 @@ class ServerConfig:
     cache_size: int = 10_000
     batching: bool = True
     max_batch: int = 64
+    max_batch_chars: int = 16_000
     max_wait_ms: float = 2.0
     grace_seconds: float = 5.0
 
@@ -65,7 +80,7 @@ class ServerConfig:
         if self.admin_token is not None and self.read_token is None:
             raise InvalidArgument("an admin token needs a read token too (give both, or neither)")
         for name in ("max_workers", "max_concurrent_rpcs", "max_message_bytes", "max_text_chars", "max_batch",
-                     "max_rerank_clips", "max_embed_texts"):
+                     "max_batch_chars", "max_rerank_clips", "max_embed_texts"):
             if getattr(self, name) < 1:
                 raise InvalidArgument(f"{name} must be at least 1, got {getattr(self, name)}")
         for name in ("cache_size", "metrics_port", "max_negatives", "max_wait_ms", "grace_seconds"):
@@ -75,6 +90,21 @@ class ServerConfig:
             raise InvalidArgument("max_audio_seconds must be positive")
         if self.threads is not None and self.threads < 1:
             raise InvalidArgument("threads must be at least 1")
+        if self.metrics_address is not None and self.metrics_port:
+            raise InvalidArgument("give metrics_address or metrics_port, not both")
+        if self.metrics_address is not None:
+            split_address(self.metrics_address)
+        if self.metrics_port:
+            split_address(self.address)
+
+    @property
+    def metrics_endpoint(self) -> tuple[str, int] | None:
+        """``(host, port)`` of the metrics endpoint, or ``None`` when metrics are off."""
+        if self.metrics_address is not None:
+            return split_address(self.metrics_address)
+        if self.metrics_port:
+            return split_address(self.address)[0], self.metrics_port
+        return None
 
     @property
     def tokens(self) -> tuple[str, ...]:

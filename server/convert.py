@@ -6,12 +6,21 @@ from typing import Any
 
 from google.protobuf import struct_pb2
 
-from paraseek.errors import AudioError
+from paraseek.errors import AudioError, InvalidArgument, shorten
 from paraseek.filter_proto import filter_from_proto
+from paraseek.limits import MAX_COLLECTION_NAME_CHARS
 from paraseek.server.engine import Clip, ExplainedHit, SearchOptions, SearchOutcome, StoredPoint
 from paraseek.storage import CollectionInfo
 from paraseek.storage.catalog import BuildRecord
 from paraseek.v1 import paraseek_pb2
+
+
+def collection_name(name: str) -> str:
+    """A request's collection name, refused before any lookup when it is longer than any name can be."""
+    if len(name) > MAX_COLLECTION_NAME_CHARS:
+        raise InvalidArgument(
+            f"collection name {shorten(name)!r} is longer than {MAX_COLLECTION_NAME_CHARS} characters")
+    return name
 
 
 def clip(message: paraseek_pb2.AudioInput, what: str = "audio") -> Clip:
@@ -27,7 +36,7 @@ def clip(message: paraseek_pb2.AudioInput, what: str = "audio") -> Clip:
 def search_options(request: paraseek_pb2.SearchRequest | paraseek_pb2.SearchByAudioRequest) -> SearchOptions:
     """The options every search request shares."""
     return SearchOptions(
-        collection=request.collection,
+        collection=collection_name(request.collection),
         filter=filter_from_proto(request.filter) if request.HasField("filter") else None,
         where=request.where,
         top_k=request.top_k if request.HasField("top_k") else SearchOptions.top_k,

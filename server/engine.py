@@ -17,6 +17,7 @@ from paraseek.errors import (
     PointNotFound,
     RequestTooLarge,
     TextTooLong,
+    shorten,
 )
 from paraseek.filters import Filter, check_filter_fields, parse_where
 from paraseek.limits import MAX_TOP_K
@@ -47,6 +48,10 @@ class Scope:
     def remaining(self) -> float | None:
         """Seconds left before the caller's deadline (``None``: no deadline)."""
         return self._time_remaining()
+
+    def active(self) -> bool:
+        """Whether the caller is still waiting for the answer."""
+        return self._is_active()
 
     def check(self, stage: str) -> None:
         """Raise ``DeadlineExceeded`` if the deadline passed, ``Cancelled`` if the caller went away."""
@@ -115,7 +120,8 @@ class QueryEngine:
         self.signature = ModelSignature.of(model)
         self.scorer = ZeroShotScorer(model)  # embeds the style-tag prompts used for explanations
         self.cache = EmbeddingCache(config.cache_size)
-        self.batcher = (MicroBatcher(model.embed_text, max_batch=config.max_batch, max_wait=config.max_wait_ms / 1000,
+        self.batcher = (MicroBatcher(model.embed_text, max_batch=config.max_batch, max_chars=config.max_batch_chars,
+                                     max_wait=config.max_wait_ms / 1000,
                                      on_batch=metrics.batch_size.observe) if config.batching else None)
 
     def warm(self) -> None:
@@ -153,7 +159,7 @@ class QueryEngine:
         if missing:
             scope.check("text encoding")
             if self.batcher is not None:
-                computed = self.batcher.embed(missing, timeout=scope.remaining())
+                computed = self.batcher.embed(missing, timeout=scope.remaining(), is_active=scope.active)
             else:
                 computed = self.model.embed_text(missing)
             fresh = dict(zip(missing, computed, strict=True))
@@ -190,7 +196,7 @@ class QueryEngine:
         """The stored (unit) vector of ``point_id`` in ``collection``."""
         points = self.store.retrieve(collection, [point_id], with_vectors=True)
         if not points:
-            raise PointNotFound(f"no point {point_id!r} in collection {collection!r}")
+            raise PointNotFound(f"no point {shorten(point_id)!r} in collection {collection!r}")
         return points[0].vector
 
     def collection(self, name: str) -> CollectionInfo:

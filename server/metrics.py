@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+import socket
+import socketserver
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_wsgi_app
+
+from paraseek.server.auth import bearer_accepted
 
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 class Metrics:
@@ -32,6 +43,51 @@ class Metrics:
         """Current value of one sample (0 when it has not been recorded yet)."""
         return self.registry.get_sample_value(name, labels or {}) or 0.0
 
-    def serve_http(self, port: int, host: str = "0.0.0.0") -> tuple[object, object]:
-        """Expose ``/metrics`` on ``host:port``; returns the HTTP server and its thread."""
-        return start_http_server(port, addr=host, registry=self.registry)
+    def serve_http(self, host: str, port: int, tokens: Sequence[str] = ()) -> MetricsEndpoint:
+        """Expose ``/metrics`` on ``host:port`` (port 0: a free one), behind ``tokens`` when given."""
+        return MetricsEndpoint(make_wsgi_app(self.registry), host, port, tokens)
+
+
+class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _ThreadingWSGIServerV6(_ThreadingWSGIServer):
+    address_family = socket.AF_INET6
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """Scrapes are not logged."""
+
+
+class MetricsEndpoint:
+    """A running HTTP endpoint for metrics; requests need ``Authorization: Bearer <token>`` if tokens are set."""
+
+    def __init__(self, app: WSGIApp, host: str, port: int, tokens: Sequence[str] = ()) -> None:
+        accepted = [token.encode() for token in tokens]
+
+        def guarded(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+            if accepted and not bearer_accepted(environ.get("HTTP_AUTHORIZATION", ""), accepted):
+                start_response("401 Unauthorized", [("Content-Type", "text/plain; charset=utf-8"),
+                                                    ("WWW-Authenticate", 'Bearer realm="paraseek metrics"')])
+                return [b"missing or invalid bearer token\n"]
+            return app(environ, start_response)
+
+        server_class = _ThreadingWSGIServerV6 if ":" in host else _ThreadingWSGIServer
+        self._server = make_server(host, port, guarded, server_class=server_class, handler_class=_QuietHandler)
+        self.host = host
+        self.port = int(self._server.server_address[1])
+        self._thread = threading.Thread(target=self._server.serve_forever, name="paraseek-metrics", daemon=True)
+        self._thread.start()
+
+    @property
+    def address(self) -> str:
+        """``host:port`` the endpoint listens on."""
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    def close(self) -> None:
+        """Stop serving and release the port."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()

@@ -11,10 +11,10 @@ from typing import Any, TypeVar
 
 import grpc
 
-from paraseek.errors import Internal, ParaseekError, Unavailable, status_name
-from paraseek.limits import ERROR_TYPE_METADATA_KEY, MAX_TOP_K
+from paraseek.errors import Internal, ParaseekError, Unavailable, shorten, status_name
+from paraseek.limits import ERROR_TYPE_METADATA_KEY, MAX_ERROR_MESSAGE_CHARS, MAX_TOP_K
 from paraseek.server.config import ServerConfig
-from paraseek.server.convert import clip, collection_info, search_options, search_response
+from paraseek.server.convert import clip, collection_info, collection_name, search_options, search_response
 from paraseek.server.engine import DEFAULT_EXAMPLE_WEIGHT, DEFAULT_NEGATIVE_WEIGHT, QueryEngine, Scope
 from paraseek.server.metrics import Metrics
 from paraseek.storage import VectorStore
@@ -54,7 +54,7 @@ def rpc(method: Callable[..., Response]) -> Callable[..., Response]:
             self.metrics.stage_seconds.labels(rpc=name, stage="total").observe(elapsed)
             log.info("rpc", extra={"rpc": name, "code": code, "ms": round(elapsed * 1e3, 3), "peer": context.peer()})
         context.set_trailing_metadata(((ERROR_TYPE_METADATA_KEY, type(failure).__name__),))
-        context.abort(grpc.StatusCode[code], str(failure))
+        context.abort(grpc.StatusCode[code], shorten(failure, MAX_ERROR_MESSAGE_CHARS))
 
     return handler
 
@@ -106,7 +106,8 @@ class ParaseekServicer(paraseek_pb2_grpc.ParaseekServicer):
     @rpc
     def Classify(self, request: paraseek_pb2.ClassifyRequest, context: grpc.ServicerContext) -> paraseek_pb2.ClassifyResponse:
         engine = self.engine
-        groups = engine.classify(clip(request.audio), request.collection, list(request.styles), _scope(context))
+        groups = engine.classify(clip(request.audio), collection_name(request.collection),
+                                 list(request.styles), _scope(context))
         return paraseek_pb2.ClassifyResponse(
             groups=[paraseek_pb2.GroupScores(group=group, tags=[paraseek_pb2.StyleTag(tag=t, score=s) for t, s in tags])
                     for group, tags in groups.items()],
@@ -131,7 +132,8 @@ class ParaseekServicer(paraseek_pb2_grpc.ParaseekServicer):
     @rpc
     def EmbedAudio(self, request: paraseek_pb2.EmbedAudioRequest, context: grpc.ServicerContext) -> paraseek_pb2.EmbedResponse:
         clips = [clip(c, f"clip {i}") for i, c in enumerate(request.clips)]
-        return self._embeddings(self.engine.embed_audio_request(clips, request.collection, _scope(context)))
+        collection = collection_name(request.collection)
+        return self._embeddings(self.engine.embed_audio_request(clips, collection, _scope(context)))
 
     @rpc
     def ListCollections(self, request: paraseek_pb2.ListCollectionsRequest,
@@ -142,7 +144,7 @@ class ParaseekServicer(paraseek_pb2_grpc.ParaseekServicer):
     @rpc
     def DescribeCollection(self, request: paraseek_pb2.DescribeCollectionRequest,
                            context: grpc.ServicerContext) -> paraseek_pb2.CollectionInfo:
-        return collection_info(self.store.describe(request.name))
+        return collection_info(self.store.describe(collection_name(request.name)))
 
     @rpc
     def GetServerInfo(self, request: paraseek_pb2.GetServerInfoRequest,

@@ -51,3 +51,20 @@ def golden_dir() -> Path:
 @pytest.fixture(scope="session")
 def resample_golden() -> Path:
     return require_fixture(RESAMPLE_GOLDEN)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The toy ParaSpeechCLAP as a config file and a checkpoint, loadable with --model/--checkpoint."""
+    import json
+
+    import torch
+
+    from paraseek.testing import tiny_paraspeechclap, tiny_paraspeechclap_config
+
+    folder = tmp_path_factory.mktemp("tiny-model")
+    config = folder / "paraspeechclap-tiny.json"
+    config.write_text(json.dumps(tiny_paraspeechclap_config().to_dict()))
+    checkpoint = folder / "tiny.pt"
+    torch.save(tiny_paraspeechclap().network.state_dict(), checkpoint)
+    return config, checkpoint

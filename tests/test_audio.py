@@ -84,3 +84,72 @@ def test_normalize_matches_definition() -> None:
     wave = tone(0.3) * 3 + 0.2
     out = normalize(wave)
     np.testing.assert_allclose(out, (wave - wave.mean()) / np.sqrt(wave.var() + 1e-7), rtol=1e-6)
+
+
+_BOUNDED_RESAMPLE_SCRIPT = """
+import resource, sys, time
+import numpy as np
+from paraseek.audio import resample
+def peak_mib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+resample(np.zeros(1000, dtype=np.float32), 44100, 16000)  # warm up torch's conv path
+before, started = peak_mib(), time.perf_counter()
+for rate in (8001, 16001, 44099, 47999, 96001):
+    for target in (16000, 24000):
+        wave = np.sin(np.arange(800) / 7.0).astype(np.float32)  # a 1.6 KB 16-bit clip
+        out = resample(wave, rate, target)
+        assert out.shape == (-(-800 * target // rate),), (rate, out.shape)
+print(time.perf_counter() - started, peak_mib() - before)
+"""
+
+
+def test_resampling_odd_rates_is_cheap_in_time_and_memory() -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", _BOUNDED_RESAMPLE_SCRIPT], capture_output=True, text=True,
+                            timeout=120, env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr
+    seconds, extra_mib = (float(part) for part in result.stdout.split())
+    # generous bounds: a kernel sized by the raw rates costs seconds and gigabytes per clip
+    assert seconds < 5.0
+    assert extra_mib < 200
+
+
+@pytest.mark.parametrize("rate", [8001, 16001, 44099])
+def test_resampling_odd_rates_keeps_length_and_pitch(rate: int) -> None:
+    seconds = 2.0
+    wave = np.sin(2 * np.pi * 1000 * np.arange(int(seconds * rate)) / rate).astype(np.float32)
+    out = resample(wave, rate, 16000)
+    assert out.shape == (-(-wave.shape[0] * 16000 // rate),)
+    body = out[2000:-2000]
+    spectrum = np.abs(np.fft.rfft(body * np.hanning(body.shape[0])))
+    assert abs(np.argmax(spectrum) * 16000 / body.shape[0] - 1000) < 2
+    assert abs(np.sqrt((body**2).mean()) - np.sqrt(0.5)) < 0.01
+
+
+def test_kernel_cache_is_bounded_by_bytes() -> None:
+    from paraseek.audio.resample import kernel_cache
+
+    for rate in range(30001, 30001 + 40 * 97, 97):
+        resample(np.zeros(500, dtype=np.float32), rate, 16000)
+    assert 0 < kernel_cache.nbytes <= kernel_cache.max_bytes
+
+
+def test_clip_length_is_checked_before_resampling() -> None:
+    from paraseek.audio.resample import kernel_cache
+
+    kernel_cache.clear()
+    with pytest.raises(AudioError, match="shorter than"):
+        prepare_waveform(np.ones(100, dtype=np.float32), 8123, 16000, min_seconds=0.25)
+    with pytest.raises(AudioError, match="longer than"):
+        prepare_waveform(np.ones(9000, dtype=np.float32), 8123, 16000, max_seconds=1.0)
+    assert kernel_cache.nbytes == 0
+
+
+def test_decoding_checks_duration_from_the_header(tmp_path: Path) -> None:
+    path = write_audio(tmp_path / "short.wav", tone(0.1, 8001), 8001)
+    with pytest.raises(AudioError, match="shorter than"):
+        load_audio(path, min_seconds=0.25)
+    with pytest.raises(AudioError, match="shorter than"):
+        decode_bytes(path.read_bytes(), min_seconds=0.25)

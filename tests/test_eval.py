@@ -14,6 +14,7 @@ from paraseek.cli.main import cli
 from paraseek.errors import InvalidArgument
 from paraseek.model import load_model
 from paraseek.testing import tone, write_audio
+from paraseek.training.data import Example
 from paraseek.training.eval import (
     best_positive_ranks,
     caption_match,
@@ -24,7 +25,6 @@ from paraseek.training.eval import (
     format_table,
     retrieval_metrics,
 )
-from paraseek.training.data import Example
 
 
 def test_best_positive_ranks_known_values() -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import base64
-from http.client import HTTPConnection
 import json
 import os
 import shutil
+from http.client import HTTPConnection
 from pathlib import Path
 
 import httpx

@@ -16,10 +16,10 @@ import soundfile
 from paraseek.errors import FailedPrecondition, InvalidArgument, ModelMismatch
 from paraseek.indexer import IndexOptions, index_corpus, measure, open_source, parse_shard, point_id, shard_of
 from paraseek.indexer.collections import prepare_target
-from paraseek.storage.catalog import apply_changes, describe_all
 from paraseek.indexer.pipeline import payload_schema
 from paraseek.model import load_model
 from paraseek.storage import FieldType, open_store
+from paraseek.storage.catalog import apply_changes, describe_all
 from paraseek.testing import speak, tiny_paraspeechclap, tiny_paraspeechclap_config, tone, write_audio
 
 SR = 16000

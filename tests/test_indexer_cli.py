@@ -18,18 +18,7 @@ from click.testing import CliRunner
 
 from paraseek.cli.main import cli
 from paraseek.storage import open_store
-from paraseek.testing import tiny_paraspeechclap, tiny_paraspeechclap_config, tone, write_audio
-
-
-@pytest.fixture(scope="session")
-def tiny_model_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """The toy ParaSpeechCLAP as a config file and a checkpoint, loadable with --model/--checkpoint."""
-    folder = tmp_path_factory.mktemp("tiny-model")
-    config = folder / "paraspeechclap-tiny.json"
-    config.write_text(json.dumps(tiny_paraspeechclap_config().to_dict()))
-    checkpoint = folder / "tiny.pt"
-    torch.save(tiny_paraspeechclap().network.state_dict(), checkpoint)
-    return config, checkpoint
+from paraseek.testing import tone, write_audio
 
 
 def clips(root: Path, n: int, seconds: float = 0.5) -> Path:

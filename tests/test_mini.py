@@ -12,8 +12,7 @@ import torch
 
 from paraseek.audio import load_audio
 from paraseek.errors import CheckpointError
-from paraseek.model import get_config, load_model
-from paraseek.model import hub, mini
+from paraseek.model import get_config, hub, load_model, mini
 from paraseek.model.hub import file_fingerprint
 from paraseek.model.mini import htk_mel_filterbank, minilm_dir
 from paraseek.testing import speak, tone

@@ -272,7 +272,7 @@ def test_metrics_are_served_over_http(store, model):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with running_server(store, model, metrics_port=port, metrics_host="127.0.0.1") as server:
+    with running_server(store, model, metrics_address=f"127.0.0.1:{port}") as server:
         with Client(server.address) as client:
             client.search("a voice", collection="voices")
         body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()

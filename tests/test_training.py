@@ -17,10 +17,10 @@ import torch
 from paraseek.errors import InvalidArgument
 from paraseek.model import load_model
 from paraseek.testing import tiny_paraspeechclap_config, tone, write_audio
+from paraseek.training.data import Example
 from paraseek.training.losses import info_nce, tag_classification_loss
 from paraseek.training.sampler import BalancedBatchSampler, rare_tags, sample_weights, tag_weights
 from paraseek.training.train import TrainSettings, lr_schedule, same_style_targets, train
-from paraseek.training.data import Example
 
 # --- losses --------------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from paraseek.audio import prepare_waveform
-from paraseek.errors import AudioError, EmptyText, InvalidArgument, TextTooLong
+from paraseek.errors import EmptyText, InvalidArgument, TextTooLong
 from paraseek.limits import MAX_TEXT_CHARS, MIN_CLIP_SECONDS
 from paraseek.model.base import EmbeddingModel
 from paraseek.model.config import ModelConfig
@@ -156,9 +156,7 @@ class TorchDualEncoder(EmbeddingModel):
 
     def prepare(self, wave: np.ndarray, sample_rate: int) -> np.ndarray:
         """Resample, downmix and preprocess one clip into the model's input (CPU, no model needed)."""
-        mono = prepare_waveform(wave, sample_rate, self.sample_rate)
-        if mono.shape[0] < MIN_CLIP_SECONDS * self.sample_rate:
-            raise AudioError(f"clip is {mono.shape[0] / self.sample_rate:.3f} s long; the minimum is {MIN_CLIP_SECONDS} s")
+        mono = prepare_waveform(wave, sample_rate, self.sample_rate, min_seconds=MIN_CLIP_SECONDS)
         return self._preprocess(mono)
 
     @torch.inference_mode()
