@@ -34,7 +34,6 @@ from paraseek.errors import (
     FailedPrecondition,
     Internal,
     InvalidArgument,
-    InvalidFilter,
     ParaseekError,
     PermissionDenied,
     ResourceExhausted,
