@@ -22,3 +22,5 @@ MAX_TEXT_CHARS = 1000
 MIN_CLIP_SECONDS = 0.25
 # Default gRPC message ceiling, both directions.
 DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024 * 1024
+# Deepest hit one search may reach: offset + top_k (paging goes this far down a ranking).
+MAX_SEARCH_DEPTH = 10_000
