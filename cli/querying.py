@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -80,9 +81,9 @@ def _print_search(result: SearchResult, output: str, fields: list[str] | None, o
             "hits": [{"id": h.id, "score": h.score, "payload": h.payload, "styles": _styles_json(h.styles)}
                      for h in result.hits]}, indent=2))
     elif output == "jsonl":
-        write_jsonl(result, click.get_text_stream("stdout"))
+        write_jsonl(result, sys.stdout)
     elif output == "csv":
-        write_csv(result, click.get_text_stream("stdout"))
+        write_csv(result, sys.stdout)
     else:
         print_hits(result, fields, offset)
 

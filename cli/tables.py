@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import PurePath
 from typing import Any
 
-import click
 from rich.console import Console
 from rich.table import Table
 
@@ -19,7 +19,7 @@ SHORT_ID = 8
 
 def print_hits(result: SearchResult, fields: Sequence[str] | None, offset: int = 0) -> None:
     """Print the hits, ranked from ``offset + 1``: the compact columns, or rank, score, id and ``fields``."""
-    console = Console(file=click.get_text_stream("stdout"), soft_wrap=False)
+    console = Console(file=sys.stdout, soft_wrap=False)
     if not result.hits:
         console.print(f"no matches in {result.collection}", highlight=False)
         return

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from paraseek.client.types import FacetRange
 from paraseek.errors import InvalidArgument
 from paraseek.filters import FieldType, Filter, IsEmpty, MatchAny
 from paraseek.storage import CollectionInfo, VectorStore
@@ -29,15 +30,6 @@ FLOAT_FACET_RANGES = 5
 VALUE_TYPES = (FieldType.KEYWORD, FieldType.INTEGER, FieldType.BOOL)
 FACET_TYPES = (*VALUE_TYPES, FieldType.FLOAT)
 _PAGE = 2048
-
-
-@dataclass(frozen=True)
-class FacetRange:
-    """Points with ``gte <= value < lt`` (``lt`` is ``None`` for the last range, up to the largest value)."""
-
-    gte: float
-    lt: float | None
-    count: int
 
 
 @dataclass(frozen=True)
