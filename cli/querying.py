@@ -141,7 +141,7 @@ def search(text: str, collection: str | None, where: str | None, filter_json: st
     except json.JSONDecodeError as error:
         raise click.BadParameter(f"not JSON: {error}", param_hint="--filter-json") from None
     chosen = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
-    options = dict(
+    options: dict[str, Any] = dict(
         collection=collection, where=where, filter=filter_dict, negatives={n: not_weight for n in negatives},
         like=like, like_point=like_id, like_weight=like_weight, top_k=top_k, offset=offset, score_threshold=threshold,
         group_by=group_by, fields=chosen, explain_top=explain, include_example=include_example)

@@ -329,8 +329,10 @@ class QueryEngine:
             vectors, cached = self.embed_texts(texts, scope)
             steered = vectors[0] - np.asarray(weights, dtype=np.float32) @ vectors[1:]
             text_query = _unit(steered, "the description minus its negatives")
-        example, exclude = self._example(info.name, example, options)
-        clip = self.embed_clips([example], info.name, scope)[0] if example is not None else None
+        clip, exclude = None, None
+        if example is not None:
+            example, exclude = self._example(info.name, example, options)
+            clip = self.embed_clips([example], info.name, scope)[0]
         query = _combine(text_query, clip, example_weight)
         encoded = time.perf_counter()
         return self._run_search(info, query, query_filter, options, scope, started, encoded, cached, exclude)
@@ -346,7 +348,7 @@ class QueryEngine:
         encoded = time.perf_counter()
         return self._run_search(info, query, query_filter, options, scope, started, encoded, False, exclude)
 
-    def _example(self, collection: str, clip: Clip | None, options: SearchOptions) -> tuple[Clip | None, str | None]:
+    def _example(self, collection: str, clip: Clip, options: SearchOptions) -> tuple[Clip, str | None]:
         """The example with a point id prefix resolved, and the id to leave out of the hits (if any)."""
         if not isinstance(clip, StoredPoint):
             return clip, None
