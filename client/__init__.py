@@ -16,7 +16,19 @@ Example::
 
 from paraseek.client.aio import AsyncClient
 from paraseek.client.sync import Client
-from paraseek.client.types import CollectionSummary, RankedClip, SearchHit, SearchResult, ServerInfo, StyleScore
+from paraseek.client.types import (
+    CollectionSummary,
+    Facet,
+    FacetCount,
+    FacetRange,
+    FacetResult,
+    RankedClip,
+    SearchHit,
+    SearchResult,
+    ServerInfo,
+    StoredClip,
+    StyleScore,
+)
 from paraseek.limits import DEFAULT_SERVER_ADDRESS as DEFAULT_SERVER
 from paraseek.limits import SERVER_ENV
 
@@ -26,9 +38,14 @@ __all__ = [
     "AsyncClient",
     "Client",
     "CollectionSummary",
+    "Facet",
+    "FacetCount",
+    "FacetRange",
+    "FacetResult",
     "RankedClip",
     "SearchHit",
     "SearchResult",
     "ServerInfo",
+    "StoredClip",
     "StyleScore",
 ]

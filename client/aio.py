@@ -11,6 +11,7 @@ import grpc.aio
 from google.protobuf.message import Message
 
 from paraseek.client.base import DEFAULT, BaseClient
+from paraseek.client.protocol import server_streaming
 
 T = TypeVar("T")
 
@@ -41,12 +42,14 @@ class AsyncClient(BaseClient):
 
     async def _call(self, method: str, request: Message, timeout: float | None = DEFAULT,
                     retries: int | None = DEFAULT) -> Any:
-        """The raw response of ``method``, retried while the server is UNAVAILABLE."""
+        """The raw response of ``method`` (every message of a stream, in a list), retried while the server is UNAVAILABLE."""
         attempts = self._attempts(method, timeout, retries)
         call = getattr(self._stub, method)
+        streaming = server_streaming(method)
         while True:
             try:
-                return await call(request, timeout=attempts.remaining(), metadata=self._metadata)
+                response = call(request, timeout=attempts.remaining(), metadata=self._metadata)
+                return [message async for message in response] if streaming else await response
             except grpc.RpcError as error:
                 await asyncio.sleep(attempts.delay_after(error))
 

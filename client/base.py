@@ -23,6 +23,7 @@ from paraseek.client.protocol import (
     Audio,
     FilterInput,
     Negatives,
+    audio_bytes,
     auth_metadata,
     channel_options,
     classification,
@@ -32,6 +33,8 @@ from paraseek.client.protocol import (
     embed_audio_request,
     embed_text_request,
     embeddings,
+    facet_request,
+    facet_result,
     ranking,
     rerank_request,
     search_by_audio_request,
@@ -39,9 +42,18 @@ from paraseek.client.protocol import (
     search_result,
     server_address,
     server_info_result,
+    stored_clip,
     tls_credentials,
 )
-from paraseek.client.types import CollectionSummary, RankedClip, SearchResult, ServerInfo, StyleScore
+from paraseek.client.types import (
+    CollectionSummary,
+    FacetResult,
+    RankedClip,
+    SearchResult,
+    ServerInfo,
+    StoredClip,
+    StyleScore,
+)
 from paraseek.limits import DEFAULT_MAX_MESSAGE_BYTES
 from paraseek.v1 import paraseek_pb2, paraseek_pb2_grpc
 
@@ -98,35 +110,39 @@ class BaseClient(ABC):
     def search(self, text: str = "", *, collection: str | None = None, where: str | None = None,
                filter: FilterInput | None = None, negatives: Negatives | None = None,
                like: Audio | None = None, like_point: str | None = None, like_weight: float | None = None,
-               top_k: int = 10, score_threshold: float | None = None, group_by: str | None = None,
+               top_k: int = 10, offset: int = 0, score_threshold: float | None = None, group_by: str | None = None,
                fields: Sequence[str] | None = None, explain_top: int = 1, exact: bool = False,
-               timeout: float | None = DEFAULT) -> Reply[SearchResult]:
+               include_example: bool = False, timeout: float | None = DEFAULT) -> Reply[SearchResult]:
         """Clips matching a style description.
 
         ``where`` (``"gender=female duration<8"``) and ``filter`` (a :class:`~paraseek.filters.Filter`
         or its dict form) are combined with AND. ``negatives`` are descriptions to steer away from
         (a list, or ``{text: weight}``). ``like`` (bytes or audio file) or ``like_point`` (stored
-        point id) adds an example clip with weight ``like_weight`` (server default 0.5).
+        point id, or a prefix of it that no other point shares) adds an example clip with weight
+        ``like_weight`` (server default 0.5); a stored example is left out of the hits unless
+        ``include_example``. ``offset`` skips the best hits (paging; ``offset + top_k`` at most 10,000).
         ``group_by`` keeps the best hit per value of a payload field; ``fields`` limits the payload
         returned; ``explain_top`` style tags per group explain each hit.
         """
         build = functools.partial(
             search_request, text, negatives=negatives, like=like, like_point=like_point,
-            like_weight=like_weight, collection=collection, where=where, filter=filter, top_k=top_k,
-            score_threshold=score_threshold, group_by=group_by, fields=fields, explain_top=explain_top, exact=exact)
+            like_weight=like_weight, collection=collection, where=where, filter=filter, top_k=top_k, offset=offset,
+            score_threshold=score_threshold, group_by=group_by, fields=fields, explain_top=explain_top, exact=exact,
+            include_example=include_example)
         return self._invoke("Search", build, search_result, timeout)
 
     def search_by_audio(self, audio: Audio | None = None, *, point_id: str | None = None,
                         collection: str | None = None, where: str | None = None,
-                        filter: FilterInput | None = None, top_k: int = 10,
+                        filter: FilterInput | None = None, top_k: int = 10, offset: int = 0,
                         score_threshold: float | None = None, group_by: str | None = None,
                         fields: Sequence[str] | None = None, explain_top: int = 1, exact: bool = False,
-                        timeout: float | None = DEFAULT) -> Reply[SearchResult]:
-        """Clips that sound like ``audio`` (bytes or file) or the stored point ``point_id``."""
+                        include_example: bool = False, timeout: float | None = DEFAULT) -> Reply[SearchResult]:
+        """Clips that sound like ``audio`` (bytes or file) or the stored point ``point_id`` (or a unique
+        prefix of it), which is left out of the hits unless ``include_example``."""
         build = functools.partial(
             search_by_audio_request, audio, point_id, collection=collection, where=where, filter=filter,
-            top_k=top_k, score_threshold=score_threshold, group_by=group_by, fields=fields, explain_top=explain_top,
-            exact=exact)
+            top_k=top_k, offset=offset, score_threshold=score_threshold, group_by=group_by, fields=fields,
+            explain_top=explain_top, exact=exact, include_example=include_example)
         return self._invoke("SearchByAudio", build, search_result, timeout)
 
     def classify(self, audio: Audio | None = None, *, point_id: str | None = None, collection: str | None = None,
@@ -163,6 +179,26 @@ class BaseClient(ABC):
         """The collection ``name`` (or the one the alias ``name`` points to)."""
         build = functools.partial(paraseek_pb2.DescribeCollectionRequest, name=name)
         return self._invoke("DescribeCollection", build, collection_summary, timeout)
+
+    def facet(self, collection: str | None = None, fields: Sequence[str] | None = None, *, where: str | None = None,
+              filter: FilterInput | None = None, limit: int = 20,
+              timeout: float | None = DEFAULT) -> Reply[FacetResult]:
+        """How many points matching ``where``/``filter`` hold each value of payload ``fields`` (default: every
+        keyword, integer, bool and float field); ``limit`` values per field, most frequent first."""
+        build = functools.partial(facet_request, collection, fields, where, filter, limit)
+        return self._invoke("Facet", build, facet_result, timeout)
+
+    def get_point(self, point_id: str, *, collection: str | None = None,
+                  timeout: float | None = DEFAULT) -> Reply[StoredClip]:
+        """A stored point's payload, by its id or a prefix of it that no other point shares."""
+        build = functools.partial(paraseek_pb2.GetPointRequest, collection=collection or "", id=point_id)
+        return self._invoke("GetPoint", build, stored_clip, timeout)
+
+    def get_audio(self, point_id: str, *, collection: str | None = None,
+                  timeout: float | None = DEFAULT) -> Reply[bytes]:
+        """The encoded bytes of a stored point's audio file, as the server reads them."""
+        build = functools.partial(paraseek_pb2.GetAudioRequest, collection=collection or "", id=point_id)
+        return self._invoke("GetAudio", build, audio_bytes, timeout)
 
     def server_info(self, *, timeout: float | None = DEFAULT) -> Reply[ServerInfo]:
         """The served model and the server's limits."""

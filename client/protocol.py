@@ -13,7 +13,19 @@ import grpc
 import numpy as np
 from google.protobuf import json_format
 
-from paraseek.client.types import CollectionSummary, RankedClip, SearchHit, SearchResult, ServerInfo, StyleScore
+from paraseek.client.types import (
+    CollectionSummary,
+    Facet,
+    FacetCount,
+    FacetRange,
+    FacetResult,
+    RankedClip,
+    SearchHit,
+    SearchResult,
+    ServerInfo,
+    StoredClip,
+    StyleScore,
+)
 from paraseek.errors import DeadlineExceeded, InvalidArgument, ParaseekError, Unavailable, error_for_status
 from paraseek.filter_proto import filter_to_proto
 from paraseek.filters import Filter, filter_from_dict
@@ -31,6 +43,11 @@ FilterInput = Filter | Mapping[str, Any]
 def server_address(server: str | None) -> str:
     """``server``, else ``$PARASEEK_SERVER``, else ``127.0.0.1:50051``."""
     return server or os.environ.get(SERVER_ENV) or DEFAULT_SERVER_ADDRESS
+
+
+def server_streaming(method: str) -> bool:
+    """Whether the RPC ``method`` answers with a stream of messages."""
+    return bool(paraseek_pb2.DESCRIPTOR.services_by_name["Paraseek"].methods_by_name[method].server_streaming)
 
 
 def channel_options(max_message_bytes: int) -> list[tuple[str, int]]:
@@ -116,21 +133,25 @@ def audio_input(audio: Audio | None = None, point_id: str | None = None, what: s
 
 
 def search_fields(*, collection: str | None, where: str | None, filter: FilterInput | None, top_k: int,
-                  score_threshold: float | None, group_by: str | None, fields: Sequence[str] | None,
-                  explain_top: int, exact: bool) -> dict[str, Any]:
+                  offset: int, score_threshold: float | None, group_by: str | None, fields: Sequence[str] | None,
+                  explain_top: int, exact: bool, include_example: bool) -> dict[str, Any]:
     """Fields common to SearchRequest and SearchByAudioRequest."""
     if isinstance(fields, str):
         raise InvalidArgument("fields must be a list of payload field names, not one string")
     request: dict[str, Any] = {
-        "collection": collection or "", "where": where or "", "top_k": top_k, "group_by": group_by or "",
-        "payload_fields": list(fields or ()), "explain_top": explain_top, "exact": exact,
+        "collection": collection or "", "where": where or "", "top_k": top_k, "offset": offset,
+        "group_by": group_by or "", "payload_fields": list(fields or ()), "explain_top": explain_top, "exact": exact,
+        "include_example": include_example, **filter_field(filter),
     }
-    structured = filter if isinstance(filter, Filter) else filter_from_dict(filter)
-    if not structured.is_empty:
-        request["filter"] = filter_to_proto(structured)
     if score_threshold is not None:
         request["score_threshold"] = score_threshold
     return request
+
+
+def filter_field(filter: FilterInput | None) -> dict[str, Any]:
+    """``{"filter": message}`` for a non-empty structured filter, else ``{}``."""
+    structured = filter if isinstance(filter, Filter) else filter_from_dict(filter)
+    return {} if structured.is_empty else {"filter": filter_to_proto(structured)}
 
 
 def negative_descriptions(negatives: Negatives | None) -> list[paraseek_pb2.NegativeDescription]:
@@ -229,6 +250,32 @@ def rerank_request(text: str, clips: Sequence[Audio]) -> paraseek_pb2.RerankRequ
     if isinstance(clips, (bytes, str)):
         raise InvalidArgument("clips must be a list of clips (bytes or file paths)")
     return paraseek_pb2.RerankRequest(text=text, clips=[c if isinstance(c, bytes) else Path(c).read_bytes() for c in clips])
+
+
+def facet_request(collection: str | None, fields: Sequence[str] | None, where: str | None,
+                  filter: FilterInput | None, limit: int) -> paraseek_pb2.FacetRequest:
+    if isinstance(fields, str):
+        raise InvalidArgument("fields must be a list of payload field names, not one string")
+    return paraseek_pb2.FacetRequest(collection=collection or "", fields=list(fields or ()), where=where or "",
+                                     limit=limit, **filter_field(filter))
+
+
+def facet_result(response: paraseek_pb2.FacetResponse) -> FacetResult:
+    facets = {facet.field: Facet(
+        field=facet.field, type=facet.type, other=facet.other,
+        values=[FacetCount(_plain(json_format.MessageToDict(v.value)), v.count) for v in facet.values],
+        ranges=[FacetRange(r.gte, r.lt if r.HasField("lt") else None, r.count) for r in facet.ranges])
+        for facet in response.facets}
+    return FacetResult(collection=response.collection, facets=facets, scanned=response.scanned,
+                       complete=response.complete)
+
+
+def stored_clip(point: paraseek_pb2.Point) -> StoredClip:
+    return StoredClip(id=point.id, collection=point.collection, payload=struct_dict(point.payload))
+
+
+def audio_bytes(chunks: Sequence[paraseek_pb2.AudioChunk]) -> bytes:
+    return b"".join(chunk.data for chunk in chunks)
 
 
 def embed_text_request(texts: Sequence[str]) -> paraseek_pb2.EmbedTextRequest:

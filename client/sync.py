@@ -10,6 +10,7 @@ import grpc
 from google.protobuf.message import Message
 
 from paraseek.client.base import DEFAULT, BaseClient
+from paraseek.client.protocol import server_streaming
 
 T = TypeVar("T")
 
@@ -40,12 +41,14 @@ class Client(BaseClient):
 
     def _call(self, method: str, request: Message, timeout: float | None = DEFAULT,
               retries: int | None = DEFAULT) -> Any:
-        """The raw response of ``method``, retried while the server is UNAVAILABLE."""
+        """The raw response of ``method`` (every message of a stream, in a list), retried while the server is UNAVAILABLE."""
         attempts = self._attempts(method, timeout, retries)
         call = getattr(self._stub, method)
+        streaming = server_streaming(method)
         while True:
             try:
-                return call(request, timeout=attempts.remaining(), metadata=self._metadata)
+                response = call(request, timeout=attempts.remaining(), metadata=self._metadata)
+                return list(response) if streaming else response
             except grpc.RpcError as error:
                 time.sleep(attempts.delay_after(error))
 

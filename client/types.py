@@ -111,6 +111,56 @@ def _player(path: Any) -> str:
 
 
 @dataclass(frozen=True)
+class FacetCount:
+    """A value of a payload field and how many matching points hold it."""
+
+    value: str | int | bool
+    count: int
+
+
+@dataclass(frozen=True)
+class FacetRange:
+    """How many matching points have ``gte <= value < lt`` (``lt`` is ``None`` for the last range)."""
+
+    gte: float
+    lt: float | None
+    count: int
+
+
+@dataclass(frozen=True)
+class Facet:
+    """The counts of one payload field: by value (keyword, integer, bool) or by range (float).
+
+    ``other`` counts the points holding only values beyond the ones listed.
+    """
+
+    field: str
+    type: str
+    values: list[FacetCount]
+    ranges: list[FacetRange]
+    other: int
+
+
+@dataclass(frozen=True)
+class FacetResult:
+    """Counts per field (in the order asked), the collection counted, and whether the float ranges saw every match."""
+
+    collection: str
+    facets: dict[str, Facet]
+    scanned: int
+    complete: bool
+
+
+@dataclass(frozen=True)
+class StoredClip:
+    """A stored point: its full id, the physical collection holding it, and its payload."""
+
+    id: str
+    collection: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class RankedClip:
     """A reranked candidate: its position in the request and its score against the description."""
 

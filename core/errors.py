@@ -77,6 +77,10 @@ class FailedPrecondition(ParaseekError):
     """The call is well formed but the system is not in a state that allows it."""
 
 
+class StoreLocked(FailedPrecondition):
+    """An embedded collection is open in another process (a running server, say), which holds its lock."""
+
+
 class ModelMismatch(FailedPrecondition):
     """The collection was built with another model than the one used to query it."""
 
@@ -224,6 +228,7 @@ _BY_NAME: dict[str, type[ParaseekError]] = {
         PointNotFound,
         ModelNotFound,
         MediaUnavailable,
+        StoreLocked,
         ModelMismatch,
         CheckpointError,
         WeightsUnavailable,

@@ -26,3 +26,5 @@ DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024 * 1024
 MAX_QUOTED_CHARS = 64
 # Characters of an error message the server sends back (gRPC status details travel in metadata).
 MAX_ERROR_MESSAGE_CHARS = 1024
+# Deepest hit one search may reach: offset + top_k (paging goes this far down a ranking).
+MAX_SEARCH_DEPTH = 10_000

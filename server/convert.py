@@ -10,6 +10,7 @@ from paraseek.errors import AudioError, InvalidArgument, shorten
 from paraseek.filter_proto import filter_from_proto
 from paraseek.limits import MAX_COLLECTION_NAME_CHARS
 from paraseek.server.engine import Clip, ExplainedHit, SearchOptions, SearchOutcome, StoredPoint
+from paraseek.server.facets import FacetOutcome
 from paraseek.storage import CollectionInfo
 from paraseek.storage.catalog import BuildRecord
 from paraseek.v1 import paraseek_pb2
@@ -45,6 +46,8 @@ def search_options(request: paraseek_pb2.SearchRequest | paraseek_pb2.SearchByAu
         payload_fields=tuple(request.payload_fields),
         explain_top=request.explain_top if request.HasField("explain_top") else SearchOptions.explain_top,
         exact=request.exact,
+        offset=request.offset,
+        include_example=request.include_example,
     )
 
 
@@ -70,6 +73,26 @@ def search_response(outcome: SearchOutcome, model: str, total_seconds: float) ->
                                    total_ms=total_seconds * 1e3),
         text_cached=outcome.text_cached,
     )
+
+
+def facet_response(outcome: FacetOutcome) -> paraseek_pb2.FacetResponse:
+    response = paraseek_pb2.FacetResponse(collection=outcome.collection, scanned=outcome.scanned,
+                                          complete=outcome.complete)
+    for facet in outcome.facets:
+        message = response.facets.add(field=facet.field, type=facet.kind.value, other=facet.other)
+        for value, count in facet.values:
+            entry = message.values.add(count=count)
+            if isinstance(value, bool):
+                entry.value.bool_value = value
+            elif isinstance(value, str):
+                entry.value.string_value = value
+            else:
+                entry.value.number_value = value
+        for bounds in facet.ranges:
+            entry = message.ranges.add(gte=bounds.gte, count=bounds.count)
+            if bounds.lt is not None:
+                entry.lt = bounds.lt
+    return response
 
 
 def collection_info(info: CollectionInfo) -> paraseek_pb2.CollectionInfo:

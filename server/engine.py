@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import string
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -20,15 +23,19 @@ from paraseek.errors import (
     shorten,
 )
 from paraseek.filters import Filter, check_filter_fields, parse_where
-from paraseek.limits import MAX_TOP_K
+from paraseek.limits import MAX_SEARCH_DEPTH, MAX_TOP_K
 from paraseek.model import EmbeddingModel, ZeroShotScorer
 from paraseek.model.zeroshot import prompt_texts, ranked
 from paraseek.server.batching import MicroBatcher
 from paraseek.server.cache import EmbeddingCache
 from paraseek.server.config import MAX_EXPLAIN_TOP, ServerConfig
+from paraseek.server.facets import FacetOutcome, count_facets
+from paraseek.server.media import clip_file
 from paraseek.server.metrics import Metrics
-from paraseek.storage import CollectionInfo, Hit, VectorStore
+from paraseek.storage import CollectionInfo, Hit, Point, VectorStore
+from paraseek.storage.base import Deadline
 from paraseek.storage.catalog import ModelSignature, check_model
+from paraseek.storage.types import canonical_id
 
 DEFAULT_NEGATIVE_WEIGHT = 0.5
 DEFAULT_EXAMPLE_WEIGHT = 0.5
@@ -61,6 +68,11 @@ class Scope:
         if not self._is_active():
             raise Cancelled(f"the caller cancelled the request before {stage}")
 
+    def deadline(self) -> Deadline:
+        """The caller's deadline as a ``time.monotonic()`` value, for the store (``None``: no deadline)."""
+        remaining = self._time_remaining()
+        return None if remaining is None else time.monotonic() + remaining
+
 
 @dataclass(frozen=True)
 class StoredPoint:
@@ -86,6 +98,10 @@ class SearchOptions:
     payload_fields: tuple[str, ...] = ()
     explain_top: int = 1
     exact: bool = False
+    #: Hits to skip: the search answers hits ``offset .. offset + top_k`` of the ranking.
+    offset: int = 0
+    #: Keep an example given by point id among the hits (it is left out by default).
+    include_example: bool = False
 
 
 @dataclass(frozen=True)
@@ -193,11 +209,37 @@ class QueryEngine:
         return np.stack(rows).astype(np.float32, copy=False)  # type: ignore[arg-type]
 
     def point_vector(self, collection: str, point_id: str) -> np.ndarray:
-        """The stored (unit) vector of ``point_id`` in ``collection``."""
-        points = self.store.retrieve(collection, [point_id], with_vectors=True)
+        """The stored (unit) vector of ``point_id`` (or a unique prefix of it) in ``collection``."""
+        return self._stored_point(collection, point_id, with_vectors=True).vector
+
+    def resolve_point_id(self, collection: str, point_id: str) -> str:
+        """The full id of the point of ``collection`` whose id is ``point_id`` or starts with it.
+
+        ``PointNotFound`` when no point id starts so, ``InvalidArgument`` when several do or
+        ``point_id`` is neither a UUID nor a prefix of one.
+        """
+        text = point_id.strip().lower()
+        digits = text.replace("-", "")
+        if len(digits) == 32:
+            return canonical_id(text)
+        if not digits or len(digits) > 32 or not set(digits) <= set(string.hexdigits.lower()):
+            raise InvalidArgument(f"point id {point_id!r} is neither a UUID nor the start of one (hex digits)")
+        lowest = str(uuid.UUID(digits.ljust(32, "0")))
+        points, _ = self.store.scroll(collection, limit=2, offset=lowest)
+        matches = [point.id for point in points if point.id.replace("-", "").startswith(digits)]
+        if not matches:
+            raise PointNotFound(f"no point id in collection {collection!r} starts with {point_id!r}")
+        if len(matches) > 1:
+            raise InvalidArgument(f"point id prefix {point_id!r} is ambiguous in collection {collection!r}: "
+                                  f"{matches[0]} and {matches[1]} both start with it; give more characters")
+        return matches[0]
+
+    def _stored_point(self, collection: str, point_id: str, *, with_vectors: bool = False) -> Point:
+        full_id = self.resolve_point_id(collection, point_id)
+        points = self.store.retrieve(collection, [full_id], with_vectors=with_vectors)
         if not points:
             raise PointNotFound(f"no point {shorten(point_id)!r} in collection {collection!r}")
-        return points[0].vector
+        return points[0]
 
     def collection(self, name: str) -> CollectionInfo:
         """The collection (or alias target) a request names, checked against the served model."""
@@ -238,11 +280,17 @@ class QueryEngine:
             raise InvalidArgument(f"explain_top must be in 0..{MAX_EXPLAIN_TOP}, got {options.explain_top}")
         if options.score_threshold is not None and not np.isfinite(options.score_threshold):
             raise InvalidArgument("score_threshold must be a finite number")
+        if not 0 <= options.offset <= MAX_SEARCH_DEPTH - options.top_k:
+            raise InvalidArgument(f"offset must be in 0..{MAX_SEARCH_DEPTH - options.top_k} (offset + top_k at most "
+                                  f"{MAX_SEARCH_DEPTH}), got {options.offset}")
 
     def search(self, text: str, options: SearchOptions, scope: Scope, *,
                negatives: Sequence[tuple[str, float]] = (), example: Clip | None = None,
                example_weight: float = DEFAULT_EXAMPLE_WEIGHT) -> SearchOutcome:
-        """Search by description (with optional negatives and example clip)."""
+        """Search by description (with optional negatives and example clip).
+
+        An example given as a stored point is left out of the hits unless ``options.include_example``.
+        """
         started = time.perf_counter()
         self.check_options(options)
         if len(negatives) > self.config.max_negatives:
@@ -266,34 +314,56 @@ class QueryEngine:
             vectors, cached = self.embed_texts(texts, scope)
             steered = vectors[0] - np.asarray(weights, dtype=np.float32) @ vectors[1:]
             text_query = _unit(steered, "the description minus its negatives")
-        clip = self.embed_clips([example], info.name, scope)[0] if example is not None else None
+        clip, exclude = None, None
+        if example is not None:
+            example, exclude = self._example(info.name, example, options)
+            clip = self.embed_clips([example], info.name, scope)[0]
         query = _combine(text_query, clip, example_weight)
         encoded = time.perf_counter()
-        return self._run_search(info, query, query_filter, options, scope, started, encoded, cached)
+        return self._run_search(info, query, query_filter, options, scope, started, encoded, cached, exclude)
 
     def search_by_audio(self, clip: Clip, options: SearchOptions, scope: Scope) -> SearchOutcome:
-        """Search by example clip; a stored point is left out of its own results."""
+        """Search by example clip; a stored point is left out of its own results unless ``options.include_example``."""
         started = time.perf_counter()
         self.check_options(options)
         info = self.collection(options.collection)
         query_filter = self.build_filter(info, options.filter, options.where)
-        query = self.embed_clips([clip], info.name, scope)[0]
+        example, exclude = self._example(info.name, clip, options)
+        query = self.embed_clips([example], info.name, scope)[0]
         encoded = time.perf_counter()
-        exclude = clip.id if isinstance(clip, StoredPoint) else None
-        return self._run_search(info, query, query_filter, options, scope, started, encoded, False, exclude=exclude)
+        return self._run_search(info, query, query_filter, options, scope, started, encoded, False, exclude)
+
+    def _example(self, collection: str, clip: Clip, options: SearchOptions) -> tuple[Clip, str | None]:
+        """The example with a point id prefix resolved, and the id to leave out of the hits (if any)."""
+        if not isinstance(clip, StoredPoint):
+            return clip, None
+        stored = StoredPoint(self.resolve_point_id(collection, clip.id))
+        return stored, None if options.include_example else stored.id
 
     def _run_search(self, info: CollectionInfo, query: np.ndarray, query_filter: Filter | None,
                     options: SearchOptions, scope: Scope, started: float, encoded: float, cached: bool,
                     exclude: str | None = None) -> SearchOutcome:
+        """Hits ``offset .. offset + top_k`` of the ranking, without the point ``exclude``."""
         scope.check("the search")
-        top_k = options.top_k + (1 if exclude else 0)
+        deadline = scope.deadline()
         with_payload: bool | list[str] = list(options.payload_fields) if options.payload_fields else True
-        hits = self.store.search(info.name, query, top_k=top_k, filter=query_filter,
-                                 score_threshold=options.score_threshold, with_payload=with_payload,
-                                 group_by=options.group_by or None, exact=options.exact,
-                                 with_vectors=options.explain_top > 0)
-        if exclude is not None:
-            hits = [hit for hit in hits if hit.id != exclude][:options.top_k]
+
+        def ranked(top_k: int, offset: int, payload: bool | list[str], vectors: bool) -> list[Hit]:
+            return self.store.search(info.name, query, top_k=top_k, offset=offset, filter=query_filter,
+                                     score_threshold=options.score_threshold, with_payload=payload,
+                                     group_by=options.group_by or None, exact=options.exact, with_vectors=vectors,
+                                     deadline=deadline)
+
+        offset = options.offset
+        if exclude is not None and offset:  # the example ranked above this page moves it down by one
+            ahead = (ranked(min(MAX_TOP_K, offset - start), start, False, False) for start in range(0, offset, MAX_TOP_K))
+            offset += any(hit.id == exclude for hits in ahead for hit in hits)
+        hits = ranked(options.top_k, offset, with_payload, options.explain_top > 0)
+        if exclude is not None and any(hit.id == exclude for hit in hits):
+            following = offset + options.top_k
+            hits = [hit for hit in hits if hit.id != exclude]
+            if following <= MAX_SEARCH_DEPTH:
+                hits += ranked(1, following, with_payload, options.explain_top > 0)
         searched = time.perf_counter()
         explained = [ExplainedHit(hit, self.explain(hit.vector, options.explain_top) if hit.vector is not None else {})
                      for hit in hits]
@@ -322,6 +392,24 @@ class QueryEngine:
         embeddings = self.embed_clips(list(clips), None, scope)
         scores = embeddings @ target[0]
         return [(int(i), float(scores[i])) for i in np.argsort(-scores, kind="stable")]
+
+    def facet(self, collection: str, fields: Sequence[str], structured: Filter | None, where: str, limit: int,
+              scope: Scope) -> FacetOutcome:
+        """Value counts of payload ``fields`` (default: every facetable field) over the points matching the filter."""
+        info = self.collection(collection)
+        query_filter = self.build_filter(info, structured, where)
+        scope.check("counting")
+        return count_facets(self.store, info, fields, query_filter, limit, scope.deadline())
+
+    def point(self, collection: str, point_id: str) -> tuple[str, Point]:
+        """The physical collection and the stored point (payload, no vector) named by ``point_id`` or its unique prefix."""
+        name = self.collection(collection).name
+        return name, self._stored_point(name, point_id)
+
+    def audio_file(self, collection: str, point_id: str) -> tuple[str, Path]:
+        """The full id and the audio file of a stored point (``MediaUnavailable`` when the server cannot read it)."""
+        name, point = self.point(collection, point_id)
+        return point.id, clip_file(name, point.id, point.payload, self.config.media_root)
 
     def embed_text_request(self, texts: Sequence[str], scope: Scope) -> np.ndarray:
         if not texts:

@@ -5,23 +5,37 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from importlib import metadata
+from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
 
 from paraseek.errors import Internal, ParaseekError, Unavailable, shorten, status_name
+from paraseek.filter_proto import filter_from_proto
 from paraseek.limits import ERROR_TYPE_METADATA_KEY, MAX_ERROR_MESSAGE_CHARS, MAX_TOP_K
 from paraseek.server.config import ServerConfig
-from paraseek.server.convert import clip, collection_info, collection_name, search_options, search_response
+from paraseek.server.convert import (
+    clip,
+    collection_info,
+    collection_name,
+    facet_response,
+    search_options,
+    search_response,
+    struct,
+)
 from paraseek.server.engine import DEFAULT_EXAMPLE_WEIGHT, DEFAULT_NEGATIVE_WEIGHT, QueryEngine, Scope
+from paraseek.server.facets import DEFAULT_FACET_VALUES
+from paraseek.server.media import content_type
 from paraseek.server.metrics import Metrics
 from paraseek.storage import VectorStore
 from paraseek.v1 import filter_pb2, paraseek_pb2, paraseek_pb2_grpc
 
 log = logging.getLogger("paraseek.server")
 Response = TypeVar("Response")
+#: Bytes of audio per GetAudio message.
+AUDIO_CHUNK_BYTES = 256 * 1024
 
 
 def _scope(context: grpc.ServicerContext) -> Scope:
@@ -84,12 +98,16 @@ class ParaseekServicer(paraseek_pb2_grpc.ParaseekServicer):
 
     @rpc
     def Search(self, request: paraseek_pb2.SearchRequest, context: grpc.ServicerContext) -> paraseek_pb2.SearchResponse:
+        return self.search(request, _scope(context))
+
+    def search(self, request: paraseek_pb2.SearchRequest, scope: Scope) -> paraseek_pb2.SearchResponse:
+        """The answer to a SearchRequest (the Search RPC, and in-process searches without a server)."""
         started = time.perf_counter()
         engine = self.engine
         negatives = [(n.text, n.weight or DEFAULT_NEGATIVE_WEIGHT) for n in request.negatives]
         example = clip(request.example, "example") if request.HasField("example") else None
         weight = request.example_weight if request.HasField("example_weight") else DEFAULT_EXAMPLE_WEIGHT
-        outcome = engine.search(request.text, search_options(request), _scope(context),
+        outcome = engine.search(request.text, search_options(request), scope,
                                 negatives=negatives, example=example, example_weight=weight)
         self._stages("Search", outcome)
         return search_response(outcome, engine.model.name, time.perf_counter() - started)
@@ -158,3 +176,31 @@ class ParaseekServicer(paraseek_pb2_grpc.ParaseekServicer):
             default_collection=config.default_collection or "", max_text_chars=config.max_text_chars,
             max_top_k=MAX_TOP_K, max_rerank_clips=config.max_rerank_clips, max_audio_seconds=config.max_audio_seconds,
             max_message_bytes=config.max_message_bytes, version=metadata.version("paraseek"))
+
+    @rpc
+    def Facet(self, request: paraseek_pb2.FacetRequest, context: grpc.ServicerContext) -> paraseek_pb2.FacetResponse:
+        structured = filter_from_proto(request.filter) if request.HasField("filter") else None
+        limit = request.limit if request.HasField("limit") else DEFAULT_FACET_VALUES
+        outcome = self.engine.facet(request.collection, list(request.fields), structured, request.where, limit,
+                                    _scope(context))
+        return facet_response(outcome)
+
+    @rpc
+    def GetPoint(self, request: paraseek_pb2.GetPointRequest, context: grpc.ServicerContext) -> paraseek_pb2.Point:
+        collection, point = self.engine.point(request.collection, request.id)
+        return paraseek_pb2.Point(id=point.id, collection=collection, payload=struct(point.payload))
+
+    @rpc
+    def GetAudio(self, request: paraseek_pb2.GetAudioRequest,
+                 context: grpc.ServicerContext) -> Iterator[paraseek_pb2.AudioChunk]:
+        point_id, path = self.engine.audio_file(request.collection, request.id)
+        return _audio_chunks(point_id, path)
+
+
+def _audio_chunks(point_id: str, path: Path) -> Iterator[paraseek_pb2.AudioChunk]:
+    """A file in chunks; the first carries its content type, size and the point's id."""
+    with open(path, "rb") as audio:
+        yield paraseek_pb2.AudioChunk(data=audio.read(AUDIO_CHUNK_BYTES), content_type=content_type(path),
+                                      size=path.stat().st_size, id=point_id)
+        while chunk := audio.read(AUDIO_CHUNK_BYTES):
+            yield paraseek_pb2.AudioChunk(data=chunk)

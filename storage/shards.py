@@ -1,7 +1,7 @@
 """The Qdrant Edge shards a process has open, the per-collection locks that guard them, and engine errors.
 
 A collection directory holds a ``.lock`` file; the process that has the shard open (or is creating
-the collection) holds an exclusive ``flock`` on it, so a second process gets ``FailedPrecondition``.
+the collection) holds an exclusive ``flock`` on it, so a second process gets ``StoreLocked`` (a ``FailedPrecondition``).
 Within a process, stores over the same directory share one open shard, counted by user.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import qdrant_edge as qe
 
-from paraseek.errors import CollectionNotFound, FailedPrecondition, Internal, InvalidArgument, ParaseekError
+from paraseek.errors import CollectionNotFound, Internal, InvalidArgument, ParaseekError, StoreLocked
 from paraseek.storage.jsonfile import write_json
 
 LOCK_FILE = ".lock"
@@ -38,14 +38,14 @@ def edge_errors(what: str) -> Iterator[None]:
         if "dimension" in message.lower():
             raise InvalidArgument(f"{what}: {message}") from None
         if "WouldBlock" in message or "init WAL" in message:
-            raise FailedPrecondition(f"{what}: the shard is locked by another process") from None
+            raise StoreLocked(f"{what}: the shard is locked by another process") from None
         raise Internal(f"{what}: {message}") from None
 
 
 def lock_collection(directory: Path, name: str) -> int:
     """Take the exclusive lock of the collection in ``directory``; the locked file descriptor.
 
-    ``FailedPrecondition`` if another process (or another open file in this one) holds it.
+    ``StoreLocked`` if another process (or another open file in this one) holds it.
     """
     try:
         fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
@@ -55,7 +55,7 @@ def lock_collection(directory: Path, name: str) -> int:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        raise FailedPrecondition(
+        raise StoreLocked(
             f"collection {name!r} is open in another process (or being created there); the embedded store lets "
             "one process at a time use a collection: stop the other process, or serve the collection from a "
             "Qdrant server"

@@ -132,7 +132,7 @@ def test_example_by_point_id_or_uploaded_clip_and_negatives(http, clips):
     ({"text": "a voice", "where": "duration<abc"}, 400, "InvalidFilter", "not a number"),
     ({"text": "a voice", "where": "nosuchfield=1"}, 400, "InvalidFilter", "nosuchfield"),
     ({"text": "a voice", "top_k": 0}, 400, "InvalidArgument", "top_k"),
-    ({"text": "a voice", "offset": 999}, 400, "InvalidArgument", "offset"),
+    ({"text": "a voice", "offset": 99999}, 400, "InvalidArgument", "offset"),
     ({"text": "a voice", "collection": "nope"}, 404, "CollectionNotFound", "nope"),
     ({"example": {"point_id": "00000000-0000-0000-0000-000000000000"}}, 404, "PointNotFound", ""),
     ({"example": {"data": "not base64!"}}, 400, "AudioError", "base64"),

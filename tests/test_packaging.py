@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_base_install_is_the_thin_client() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     names = {dep.split(">")[0].split("=")[0].split("<")[0].strip() for dep in project["dependencies"]}
-    assert names == {"grpcio", "protobuf", "numpy", "click"}
+    assert names == {"grpcio", "protobuf", "numpy", "click", "rich"}
     assert any(dep.startswith("torch==") for dep in project["optional-dependencies"]["engine"])
 
 

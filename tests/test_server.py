@@ -143,8 +143,11 @@ def test_example_clip_combines_with_the_description(client, model, clips, clip_v
     text = model.embed_text(["a deeper voice"])[0]
     order, _ = brute_force(clip_vectors, unit(0.3 * clip_vectors[example.id] + 0.7 * text))
     assert [hit.id for hit in result] == order
-    by_point = client.search("a deeper voice", collection="voices", like_point=example.id, like_weight=0.3, top_k=12)
-    assert [hit.id for hit in by_point] == order
+    by_point = client.search("a deeper voice", collection="voices", like_point=example.id, like_weight=0.3, top_k=11)
+    assert [hit.id for hit in by_point] == [point_id for point_id in order if point_id != example.id]
+    kept = client.search("a deeper voice", collection="voices", like_point=example.id, like_weight=0.3, top_k=12,
+                         include_example=True)
+    assert [hit.id for hit in kept] == order
     only_clip = client.search(collection="voices", like=example.path.read_bytes(), top_k=1)
     assert only_clip.hits[0].id == example.id and only_clip.hits[0].score == pytest.approx(1.0, abs=1e-4)
 

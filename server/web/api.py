@@ -5,9 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-import math
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable
 from importlib import metadata
 from pathlib import Path
@@ -26,7 +24,6 @@ from paraseek.errors import (
     Internal,
     InvalidArgument,
     ParaseekError,
-    PointNotFound,
     RequestTooLarge,
     Unauthenticated,
     http_status,
@@ -47,19 +44,16 @@ from paraseek.server.engine import (
     SearchOptions,
     StoredPoint,
 )
+from paraseek.server.facets import FieldFacet
+from paraseek.server.media import AudioUrls, content_type
 from paraseek.server.metrics import Metrics
 from paraseek.server.web import models
-from paraseek.server.web.facets import FACET_TYPES, count_values
-from paraseek.server.web.media import AudioUrls, clip_file, content_type
 from paraseek.storage import CollectionInfo, FieldType, VectorStore
-from paraseek.storage.types import canonical_id
 
 log = logging.getLogger("paraseek.server")
 STATIC_DIR = Path(__file__).parent / "static"
 #: Time one HTTP request may take before it answers DEADLINE_EXCEEDED (HTTP has no caller deadline).
 HTTP_DEADLINE_SECONDS = 30.0
-MAX_FACET_VALUES = 1000
-FLOAT_FACET_RANGES = 5
 #: The page may load only its own scripts, styles, images and audio.
 PAGE_POLICY = ("default-src 'self'; img-src 'self' data:; media-src 'self' blob:; connect-src 'self'; "
                "object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
@@ -116,13 +110,13 @@ def create_app(store: VectorStore, config: ServerConfig, engine: Callable[[], Qu
     def search(request: models.SearchRequest) -> models.SearchResponse:
         started = time.perf_counter()
         query_engine = engine()
-        page_end = _page_end(request.top_k, request.offset)
         options = SearchOptions(
-            collection=request.collection, filter=_filter(request.filter), where=request.where, top_k=page_end,
+            collection=request.collection, filter=_filter(request.filter), where=request.where,
+            top_k=DEFAULT_TOP_K if request.top_k is None else request.top_k,
             score_threshold=request.score_threshold, group_by=request.group_by or None,
             payload_fields=tuple(request.payload_fields),
             explain_top=SearchOptions.explain_top if request.explain_top is None else request.explain_top,
-            exact=request.exact)
+            exact=request.exact, offset=request.offset)
         example = _clip(request.example, "example") if request.example is not None else None
         scope = _scope()
         if example is not None and not request.text.strip() and not request.negatives:
@@ -133,7 +127,7 @@ def create_app(store: VectorStore, config: ServerConfig, engine: Callable[[], Qu
             outcome = query_engine.search(request.text, options, scope, negatives=negatives, example=example,
                                           example_weight=weight)
         return models.SearchResponse(
-            hits=[hit(outcome.collection, explained) for explained in outcome.hits[request.offset:]],
+            hits=[hit(outcome.collection, explained) for explained in outcome.hits],
             collection=outcome.collection, model=query_engine.model.name,
             timing=models.Timing(encode_ms=outcome.encode_seconds * 1e3, search_ms=outcome.search_seconds * 1e3,
                                  total_ms=(time.perf_counter() - started) * 1e3),
@@ -160,27 +154,16 @@ def create_app(store: VectorStore, config: ServerConfig, engine: Callable[[], Qu
     @api.post("/collections/{name}/facets", response_model=models.FacetResponse,
               summary="Value counts of payload fields over the points matching a filter")
     def facets(name: str, request: models.FacetRequest) -> models.FacetResponse:
-        collection = store.describe(name)
-        if not 1 <= request.limit <= MAX_FACET_VALUES:
-            raise InvalidArgument(f"limit must be in 1..{MAX_FACET_VALUES}, got {request.limit}")
-        fields = request.fields or [f for f, kind in collection.payload_schema.items() if kind in FACET_TYPES]
-        for field in fields:
-            kind = collection.payload_schema.get(field)
-            if kind not in FACET_TYPES:
-                raise InvalidArgument(f"field {field!r} cannot be counted: facets need a keyword, integer, bool or "
-                                      f"float field of the schema of {collection.name!r}")
-        query_filter = engine().build_filter(collection, _filter(request.filter), request.where)
-        scan = count_values(store, collection.name, query_filter, fields, _scope())
-        return models.FacetResponse(
-            collection=collection.name, scanned=scan.scanned, complete=scan.complete,
-            facets=[_facet(field, collection.payload_schema[field], scan.counts[field], request.limit)
-                    for field in fields])
+        outcome = engine().facet(name, request.fields, _filter(request.filter), request.where, request.limit, _scope())
+        return models.FacetResponse(collection=outcome.collection, scanned=outcome.scanned, complete=outcome.complete,
+                                    facets=[_facet(facet) for facet in outcome.facets])
 
-    @api.get("/collections/{name}/points/{point_id}", response_model=models.PointResponse, summary="A point's payload")
+    @api.get("/collections/{name}/points/{point_id}", response_model=models.PointResponse,
+             summary="A point's payload (the id may be a unique prefix)")
     def point(name: str, point_id: str) -> models.PointResponse:
-        collection, found_id, payload = _payload(store, name, point_id)
-        return models.PointResponse(id=found_id, collection=collection, payload=payload,
-                                    audio_url=audio_urls.url(name, found_id))
+        collection, found = engine().point(name, point_id)
+        return models.PointResponse(id=found.id, collection=collection, payload=found.payload,
+                                    audio_url=audio_urls.url(name, found.id))
 
     @media.get("/collections/{name}/points/{point_id}/audio", response_class=FileResponse,
                summary="A point's audio, streamed from its source file (HTTP range requests supported)",
@@ -194,8 +177,7 @@ def create_app(store: VectorStore, config: ServerConfig, engine: Callable[[], Qu
             if not signature:
                 raise Unauthenticated("missing bearer token or signed audio URL")
             audio_urls.verify(name, point_id, expires, signature)
-        collection, found_id, payload = _payload(store, name, point_id)
-        path = clip_file(collection, found_id, payload, config.media_root)
+        _, path = engine().audio_file(name, point_id)
         return FileResponse(path, media_type=content_type(path))
 
     app.include_router(api)
@@ -211,20 +193,6 @@ def create_app(store: VectorStore, config: ServerConfig, engine: Callable[[], Qu
     _add_request_log(app, metrics)
     app.add_middleware(BodyLimit, max_bytes=config.max_message_bytes)
     return app
-
-
-def _page_end(top_k: int | None, offset: int) -> int:
-    """How many hits to ask for so that hits ``offset .. offset + top_k`` are in them.
-
-    Paging until the stores take an offset themselves: ask for more and drop the first ``offset``.
-    """
-    top_k = DEFAULT_TOP_K if top_k is None else top_k
-    if not 1 <= top_k <= MAX_TOP_K:
-        raise InvalidArgument(f"top_k must be in 1..{MAX_TOP_K}, got {top_k}")
-    if offset < 0 or offset + top_k > MAX_TOP_K:
-        raise InvalidArgument(f"offset must be in 0..{MAX_TOP_K - top_k} (offset + top_k at most {MAX_TOP_K}), "
-                              f"got {offset}")
-    return offset + top_k
 
 
 def _scope() -> Scope:
@@ -244,15 +212,6 @@ def _clip(audio: models.AudioInput, what: str) -> Clip:
         raise AudioError(f"{what}: 'data' is not valid base64") from None
 
 
-def _payload(store: VectorStore, name: str, point_id: str) -> tuple[str, str, dict[str, Any]]:
-    """The physical collection, canonical id and payload of a stored point."""
-    collection = store.describe(name).name
-    points = store.retrieve(collection, [canonical_id(point_id)])
-    if not points:
-        raise PointNotFound(f"no point {point_id!r} in collection {name!r}")
-    return collection, points[0].id, points[0].payload
-
-
 def _collection(info: CollectionInfo) -> models.CollectionInfo:
     return models.CollectionInfo(
         name=info.name, aliases=sorted(info.aliases), count=info.count, dim=info.dim,
@@ -261,30 +220,11 @@ def _collection(info: CollectionInfo) -> models.CollectionInfo:
         metadata=info.metadata)
 
 
-def _facet(field: str, kind: FieldType, counts: Counter[Any], limit: int) -> models.Facet:
-    if kind is FieldType.FLOAT:
-        return models.Facet(field=field, type=kind.value, ranges=_ranges(counts))
-    ranked = sorted(counts.items(), key=lambda item: (-item[1], str(item[0])))
-    return models.Facet(field=field, type=kind.value,
-                        values=[models.FacetValue(value=value, count=count) for value, count in ranked[:limit]],
-                        other=sum(count for _, count in ranked[limit:]))
-
-
-def _ranges(counts: Counter[Any]) -> list[models.FacetRange]:
-    """Equal-width ranges over the values seen, edges rounded down to two significant digits of the width."""
-    values = sorted(float(v) for v in counts)
-    if not values:
-        return []
-    low, high = values[0], values[-1]
-    step = (high - low) / FLOAT_FACET_RANGES
-    scale = 10 ** (1 - math.floor(math.log10(step))) if step > 0 else 1
-    edges = sorted({math.floor((low + i * step) * scale) / scale for i in range(FLOAT_FACET_RANGES if step else 1)})
-    ranges = []
-    for index, start in enumerate(edges):
-        end = edges[index + 1] if index + 1 < len(edges) else None
-        count = sum(n for v, n in counts.items() if start <= float(v) and (end is None or float(v) < end))
-        ranges.append(models.FacetRange(gte=start, lt=end, count=count))
-    return ranges
+def _facet(facet: FieldFacet) -> models.Facet:
+    return models.Facet(field=facet.field, type=facet.kind.value,
+                        values=[models.FacetValue(value=value, count=count) for value, count in facet.values],
+                        ranges=[models.FacetRange(gte=r.gte, lt=r.lt, count=r.count) for r in facet.ranges],
+                        other=facet.other)
 
 
 def error_response(error: ParaseekError) -> JSONResponse:

@@ -25,7 +25,7 @@ class NegativeDescription(_message.Message):
     def __init__(self, text: _Optional[str] = ..., weight: _Optional[float] = ...) -> None: ...
 
 class SearchRequest(_message.Message):
-    __slots__ = ("collection", "text", "negatives", "example", "example_weight", "filter", "where", "top_k", "score_threshold", "group_by", "payload_fields", "explain_top", "exact")
+    __slots__ = ("collection", "text", "negatives", "example", "example_weight", "filter", "where", "top_k", "score_threshold", "group_by", "payload_fields", "explain_top", "exact", "offset", "include_example")
     COLLECTION_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     NEGATIVES_FIELD_NUMBER: _ClassVar[int]
@@ -39,6 +39,8 @@ class SearchRequest(_message.Message):
     PAYLOAD_FIELDS_FIELD_NUMBER: _ClassVar[int]
     EXPLAIN_TOP_FIELD_NUMBER: _ClassVar[int]
     EXACT_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_EXAMPLE_FIELD_NUMBER: _ClassVar[int]
     collection: str
     text: str
     negatives: _containers.RepeatedCompositeFieldContainer[NegativeDescription]
@@ -52,10 +54,12 @@ class SearchRequest(_message.Message):
     payload_fields: _containers.RepeatedScalarFieldContainer[str]
     explain_top: int
     exact: bool
-    def __init__(self, collection: _Optional[str] = ..., text: _Optional[str] = ..., negatives: _Optional[_Iterable[_Union[NegativeDescription, _Mapping]]] = ..., example: _Optional[_Union[AudioInput, _Mapping]] = ..., example_weight: _Optional[float] = ..., filter: _Optional[_Union[_filter_pb2.Filter, _Mapping]] = ..., where: _Optional[str] = ..., top_k: _Optional[int] = ..., score_threshold: _Optional[float] = ..., group_by: _Optional[str] = ..., payload_fields: _Optional[_Iterable[str]] = ..., explain_top: _Optional[int] = ..., exact: _Optional[bool] = ...) -> None: ...
+    offset: int
+    include_example: bool
+    def __init__(self, collection: _Optional[str] = ..., text: _Optional[str] = ..., negatives: _Optional[_Iterable[_Union[NegativeDescription, _Mapping]]] = ..., example: _Optional[_Union[AudioInput, _Mapping]] = ..., example_weight: _Optional[float] = ..., filter: _Optional[_Union[_filter_pb2.Filter, _Mapping]] = ..., where: _Optional[str] = ..., top_k: _Optional[int] = ..., score_threshold: _Optional[float] = ..., group_by: _Optional[str] = ..., payload_fields: _Optional[_Iterable[str]] = ..., explain_top: _Optional[int] = ..., exact: _Optional[bool] = ..., offset: _Optional[int] = ..., include_example: _Optional[bool] = ...) -> None: ...
 
 class SearchByAudioRequest(_message.Message):
-    __slots__ = ("collection", "audio", "filter", "where", "top_k", "score_threshold", "group_by", "payload_fields", "explain_top", "exact")
+    __slots__ = ("collection", "audio", "filter", "where", "top_k", "score_threshold", "group_by", "payload_fields", "explain_top", "exact", "offset", "include_example")
     COLLECTION_FIELD_NUMBER: _ClassVar[int]
     AUDIO_FIELD_NUMBER: _ClassVar[int]
     FILTER_FIELD_NUMBER: _ClassVar[int]
@@ -66,6 +70,8 @@ class SearchByAudioRequest(_message.Message):
     PAYLOAD_FIELDS_FIELD_NUMBER: _ClassVar[int]
     EXPLAIN_TOP_FIELD_NUMBER: _ClassVar[int]
     EXACT_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_EXAMPLE_FIELD_NUMBER: _ClassVar[int]
     collection: str
     audio: AudioInput
     filter: _filter_pb2.Filter
@@ -76,7 +82,9 @@ class SearchByAudioRequest(_message.Message):
     payload_fields: _containers.RepeatedScalarFieldContainer[str]
     explain_top: int
     exact: bool
-    def __init__(self, collection: _Optional[str] = ..., audio: _Optional[_Union[AudioInput, _Mapping]] = ..., filter: _Optional[_Union[_filter_pb2.Filter, _Mapping]] = ..., where: _Optional[str] = ..., top_k: _Optional[int] = ..., score_threshold: _Optional[float] = ..., group_by: _Optional[str] = ..., payload_fields: _Optional[_Iterable[str]] = ..., explain_top: _Optional[int] = ..., exact: _Optional[bool] = ...) -> None: ...
+    offset: int
+    include_example: bool
+    def __init__(self, collection: _Optional[str] = ..., audio: _Optional[_Union[AudioInput, _Mapping]] = ..., filter: _Optional[_Union[_filter_pb2.Filter, _Mapping]] = ..., where: _Optional[str] = ..., top_k: _Optional[int] = ..., score_threshold: _Optional[float] = ..., group_by: _Optional[str] = ..., payload_fields: _Optional[_Iterable[str]] = ..., explain_top: _Optional[int] = ..., exact: _Optional[bool] = ..., offset: _Optional[int] = ..., include_example: _Optional[bool] = ...) -> None: ...
 
 class StyleTag(_message.Message):
     __slots__ = ("tag", "score")
@@ -296,3 +304,99 @@ class ServerInfo(_message.Message):
     max_message_bytes: int
     version: str
     def __init__(self, model: _Optional[str] = ..., model_fingerprint: _Optional[str] = ..., embedding_dim: _Optional[int] = ..., sample_rate: _Optional[int] = ..., style_groups: _Optional[_Mapping[str, _filter_pb2.KeywordList]] = ..., default_collection: _Optional[str] = ..., max_text_chars: _Optional[int] = ..., max_top_k: _Optional[int] = ..., max_rerank_clips: _Optional[int] = ..., max_audio_seconds: _Optional[float] = ..., max_message_bytes: _Optional[int] = ..., version: _Optional[str] = ...) -> None: ...
+
+class FacetRequest(_message.Message):
+    __slots__ = ("collection", "fields", "filter", "where", "limit")
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    FIELDS_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    WHERE_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    fields: _containers.RepeatedScalarFieldContainer[str]
+    filter: _filter_pb2.Filter
+    where: str
+    limit: int
+    def __init__(self, collection: _Optional[str] = ..., fields: _Optional[_Iterable[str]] = ..., filter: _Optional[_Union[_filter_pb2.Filter, _Mapping]] = ..., where: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class FacetValue(_message.Message):
+    __slots__ = ("value", "count")
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    value: _struct_pb2.Value
+    count: int
+    def __init__(self, value: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., count: _Optional[int] = ...) -> None: ...
+
+class FacetRange(_message.Message):
+    __slots__ = ("gte", "lt", "count")
+    GTE_FIELD_NUMBER: _ClassVar[int]
+    LT_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    gte: float
+    lt: float
+    count: int
+    def __init__(self, gte: _Optional[float] = ..., lt: _Optional[float] = ..., count: _Optional[int] = ...) -> None: ...
+
+class Facet(_message.Message):
+    __slots__ = ("field", "type", "values", "ranges", "other")
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    RANGES_FIELD_NUMBER: _ClassVar[int]
+    OTHER_FIELD_NUMBER: _ClassVar[int]
+    field: str
+    type: str
+    values: _containers.RepeatedCompositeFieldContainer[FacetValue]
+    ranges: _containers.RepeatedCompositeFieldContainer[FacetRange]
+    other: int
+    def __init__(self, field: _Optional[str] = ..., type: _Optional[str] = ..., values: _Optional[_Iterable[_Union[FacetValue, _Mapping]]] = ..., ranges: _Optional[_Iterable[_Union[FacetRange, _Mapping]]] = ..., other: _Optional[int] = ...) -> None: ...
+
+class FacetResponse(_message.Message):
+    __slots__ = ("collection", "facets", "scanned", "complete")
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    FACETS_FIELD_NUMBER: _ClassVar[int]
+    SCANNED_FIELD_NUMBER: _ClassVar[int]
+    COMPLETE_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    facets: _containers.RepeatedCompositeFieldContainer[Facet]
+    scanned: int
+    complete: bool
+    def __init__(self, collection: _Optional[str] = ..., facets: _Optional[_Iterable[_Union[Facet, _Mapping]]] = ..., scanned: _Optional[int] = ..., complete: _Optional[bool] = ...) -> None: ...
+
+class GetPointRequest(_message.Message):
+    __slots__ = ("collection", "id")
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    id: str
+    def __init__(self, collection: _Optional[str] = ..., id: _Optional[str] = ...) -> None: ...
+
+class Point(_message.Message):
+    __slots__ = ("id", "collection", "payload")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    collection: str
+    payload: _struct_pb2.Struct
+    def __init__(self, id: _Optional[str] = ..., collection: _Optional[str] = ..., payload: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class GetAudioRequest(_message.Message):
+    __slots__ = ("collection", "id")
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    id: str
+    def __init__(self, collection: _Optional[str] = ..., id: _Optional[str] = ...) -> None: ...
+
+class AudioChunk(_message.Message):
+    __slots__ = ("data", "content_type", "size", "id")
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    data: bytes
+    content_type: str
+    size: int
+    id: str
+    def __init__(self, data: _Optional[bytes] = ..., content_type: _Optional[str] = ..., size: _Optional[int] = ..., id: _Optional[str] = ...) -> None: ...

@@ -80,6 +80,21 @@ class ParaseekStub:
                 request_serializer=paraseek_dot_v1_dot_paraseek__pb2.GetServerInfoRequest.SerializeToString,
                 response_deserializer=paraseek_dot_v1_dot_paraseek__pb2.ServerInfo.FromString,
                 _registered_method=True)
+        self.Facet = channel.unary_unary(
+                '/paraseek.v1.Paraseek/Facet',
+                request_serializer=paraseek_dot_v1_dot_paraseek__pb2.FacetRequest.SerializeToString,
+                response_deserializer=paraseek_dot_v1_dot_paraseek__pb2.FacetResponse.FromString,
+                _registered_method=True)
+        self.GetPoint = channel.unary_unary(
+                '/paraseek.v1.Paraseek/GetPoint',
+                request_serializer=paraseek_dot_v1_dot_paraseek__pb2.GetPointRequest.SerializeToString,
+                response_deserializer=paraseek_dot_v1_dot_paraseek__pb2.Point.FromString,
+                _registered_method=True)
+        self.GetAudio = channel.unary_stream(
+                '/paraseek.v1.Paraseek/GetAudio',
+                request_serializer=paraseek_dot_v1_dot_paraseek__pb2.GetAudioRequest.SerializeToString,
+                response_deserializer=paraseek_dot_v1_dot_paraseek__pb2.AudioChunk.FromString,
+                _registered_method=True)
 
 
 class ParaseekServicer:
@@ -148,6 +163,29 @@ class ParaseekServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Facet(self, request, context):
+        """How many points matching a filter hold each value of payload fields (keyword, integer and
+        bool fields by value, float fields by range).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPoint(self, request, context):
+        """A stored point's payload.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAudio(self, request, context):
+        """A stored point's audio file, in chunks; the first chunk carries the content type and size.
+        Only files named by the payload of a point of a served collection are read.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ParaseekServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -195,6 +233,21 @@ def add_ParaseekServicer_to_server(servicer, server):
                     servicer.GetServerInfo,
                     request_deserializer=paraseek_dot_v1_dot_paraseek__pb2.GetServerInfoRequest.FromString,
                     response_serializer=paraseek_dot_v1_dot_paraseek__pb2.ServerInfo.SerializeToString,
+            ),
+            'Facet': grpc.unary_unary_rpc_method_handler(
+                    servicer.Facet,
+                    request_deserializer=paraseek_dot_v1_dot_paraseek__pb2.FacetRequest.FromString,
+                    response_serializer=paraseek_dot_v1_dot_paraseek__pb2.FacetResponse.SerializeToString,
+            ),
+            'GetPoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPoint,
+                    request_deserializer=paraseek_dot_v1_dot_paraseek__pb2.GetPointRequest.FromString,
+                    response_serializer=paraseek_dot_v1_dot_paraseek__pb2.Point.SerializeToString,
+            ),
+            'GetAudio': grpc.unary_stream_rpc_method_handler(
+                    servicer.GetAudio,
+                    request_deserializer=paraseek_dot_v1_dot_paraseek__pb2.GetAudioRequest.FromString,
+                    response_serializer=paraseek_dot_v1_dot_paraseek__pb2.AudioChunk.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -441,6 +494,87 @@ class Paraseek:
             '/paraseek.v1.Paraseek/GetServerInfo',
             paraseek_dot_v1_dot_paraseek__pb2.GetServerInfoRequest.SerializeToString,
             paraseek_dot_v1_dot_paraseek__pb2.ServerInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Facet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paraseek.v1.Paraseek/Facet',
+            paraseek_dot_v1_dot_paraseek__pb2.FacetRequest.SerializeToString,
+            paraseek_dot_v1_dot_paraseek__pb2.FacetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paraseek.v1.Paraseek/GetPoint',
+            paraseek_dot_v1_dot_paraseek__pb2.GetPointRequest.SerializeToString,
+            paraseek_dot_v1_dot_paraseek__pb2.Point.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAudio(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/paraseek.v1.Paraseek/GetAudio',
+            paraseek_dot_v1_dot_paraseek__pb2.GetAudioRequest.SerializeToString,
+            paraseek_dot_v1_dot_paraseek__pb2.AudioChunk.FromString,
             options,
             channel_credentials,
             insecure,
