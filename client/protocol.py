@@ -237,7 +237,8 @@ def embed_text_request(texts: Sequence[str]) -> paraseek_pb2.EmbedTextRequest:
     return paraseek_pb2.EmbedTextRequest(texts=list(texts))
 
 
-def embed_audio_request(clips: Sequence[Audio], point_ids: Sequence[str], collection: str | None) -> paraseek_pb2.EmbedAudioRequest:
+def embed_audio_request(clips: Sequence[Audio], point_ids: Sequence[str],
+                        collection: str | None) -> paraseek_pb2.EmbedAudioRequest:
     if isinstance(clips, (bytes, str)) or isinstance(point_ids, str):
         raise InvalidArgument("clips and point_ids must be lists")
     inputs = [audio_input(c, None, f"clip {i}") for i, c in enumerate(clips)]

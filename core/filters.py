@@ -46,7 +46,7 @@ INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 
 
-class FieldType(str, enum.Enum):
+class FieldType(enum.StrEnum):
     """Type of an indexed payload field."""
 
     KEYWORD = "keyword"

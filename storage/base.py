@@ -164,7 +164,7 @@ def creation_metadata(metadata: dict[str, Any] | None) -> dict[str, Any]:
     result = dict(metadata or {})
     if RESERVED_METADATA_KEY in result:
         raise InvalidArgument(f"metadata key {RESERVED_METADATA_KEY!r} is reserved")
-    result.setdefault("created", datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
+    result.setdefault("created", datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"))
     return result
 
 

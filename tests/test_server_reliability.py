@@ -3,6 +3,7 @@ text encoding, bounded shutdown and cancellation."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -308,10 +309,8 @@ def test_serve_stops_within_grace_under_load(tmp_path, data_dir):
 
 
 def _ignore_errors(call) -> None:
-    try:
+    with contextlib.suppress(errors.ParaseekError):
         call()
-    except errors.ParaseekError:
-        pass
 
 
 # --- SIGTERM after the data directory went away ---------------------------------------------------
