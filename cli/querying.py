@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -14,6 +15,7 @@ from paraseek.client import Client, SearchResult, StyleScore
 from paraseek.errors import ParaseekError
 
 _FILE = click.Path(dir_okay=False, exists=True, path_type=Path)
+T = TypeVar("T")
 
 
 def connection_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -36,6 +38,13 @@ def connect(server: str | None, token: str | None, tls_ca: Path | None, timeout:
             yield client
     except ParaseekError as error:
         raise click.ClickException(f"{type(error).__name__}: {error}") from None
+
+
+def answer(reply: T | Awaitable[T]) -> T:
+    """What a call of the synchronous client gave back (the client classes share one signature)."""
+    if inspect.isawaitable(reply):
+        raise TypeError("the CLI calls the synchronous client; its replies are never awaitable")
+    return reply
 
 
 def _styles_json(styles: dict[str, list[StyleScore]]) -> dict[str, list[dict[str, Any]]]:
@@ -106,11 +115,11 @@ def search(text: str, collection: str | None, where: str | None, filter_json: st
     except json.JSONDecodeError as error:
         raise click.BadParameter(f"not JSON: {error}", param_hint="--filter-json") from None
     with connect(server, token, tls_ca, timeout) as client:
-        result = client.search(
+        result = answer(client.search(
             text, collection=collection, where=where, filter=filter_dict, negatives={n: not_weight for n in negatives},
             like=like, like_point=like_id, like_weight=like_weight, top_k=top_k, score_threshold=threshold,
             group_by=group_by, fields=[f.strip() for f in fields.split(",") if f.strip()] if fields else None,
-            explain_top=explain)
+            explain_top=explain))
     _print_search(result, as_json)
 
 
@@ -129,7 +138,7 @@ def classify(files: tuple[Path, ...], styles: str | None, server: str | None, to
     """
     candidates = [s.strip() for s in styles.split(",") if s.strip()] if styles else None
     with connect(server, token, tls_ca, timeout) as client:
-        results = {str(path): client.classify(path, styles=candidates) for path in files}
+        results = {str(path): answer(client.classify(path, styles=candidates)) for path in files}
     if as_json:
         click.echo(json.dumps({path: _styles_json(groups) for path, groups in results.items()}, indent=2))
         return
@@ -153,7 +162,7 @@ def rerank(text: str, files: tuple[Path, ...], server: str | None, token: str | 
       paraseek rerank "whispered and anxious" candidates/*.wav --json
     """
     with connect(server, token, tls_ca, timeout) as client:
-        ranked = client.rerank(text, list(files))
+        ranked = answer(client.rerank(text, list(files)))
     if as_json:
         click.echo(json.dumps([{"file": str(files[r.index]), "index": r.index, "score": r.score} for r in ranked],
                               indent=2))

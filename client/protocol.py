@@ -110,7 +110,7 @@ def audio_input(audio: Audio | None = None, point_id: str | None = None, what: s
     """An AudioInput from encoded bytes, an audio file path, or a stored point id (exactly one)."""
     if (audio is None) == (point_id is None):
         raise InvalidArgument(f"{what}: give exactly one of audio (bytes or a file path) or point_id")
-    if point_id is not None:
+    if audio is None:
         return paraseek_pb2.AudioInput(point_id=point_id)
     return paraseek_pb2.AudioInput(data=audio if isinstance(audio, bytes) else Path(audio).read_bytes())
 

@@ -54,6 +54,9 @@ def frame_mask(lengths: torch.Tensor, n_frames: int) -> torch.Tensor:
 class LogMel(nn.Module):
     """Log-mel energies of frames lying wholly inside each clip (no centring, no per-clip scaling)."""
 
+    window: torch.Tensor
+    filters: torch.Tensor
+
     def __init__(self, sample_rate: int, n_fft: int, hop_length: int, n_mels: int, f_min: float, f_max: float) -> None:
         super().__init__()
         self.n_fft = n_fft

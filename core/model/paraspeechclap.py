@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
@@ -20,6 +20,9 @@ from paraseek.errors import CheckpointError, CheckpointKeyMismatch
 from paraseek.model.config import ModelConfig
 from paraseek.model.encoder import TorchDualEncoder
 from paraseek.model.hub import file_fingerprint, load_tokenizer
+
+if TYPE_CHECKING:
+    from transformers import WavLMModel
 
 GRANITE_TOKENIZER = "ibm-granite/granite-embedding-278m-multilingual"
 RANDOM_SEED = 0
@@ -75,9 +78,10 @@ class ParaSpeechCLAPNetwork(nn.Module):
 
     def pool_audio(self, waves: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Mean of WavLM's last hidden state over valid frames (WavLM's own frame-mask rule)."""
-        wavlm = self.audio_branch.base
+        wavlm = cast("WavLMModel", self.audio_branch.base)
         hidden = wavlm(waves, attention_mask=mask).last_hidden_state
-        frames = wavlm._get_feature_vector_attention_mask(hidden.shape[1], mask).unsqueeze(-1).to(hidden.dtype)
+        long_mask = cast("torch.LongTensor", mask)  # transformers types the mask as the legacy LongTensor class
+        frames = wavlm._get_feature_vector_attention_mask(hidden.shape[1], long_mask).unsqueeze(-1).to(hidden.dtype)
         return (hidden * frames).sum(dim=1) / frames.sum(dim=1).clamp(min=1.0)
 
     def text_features(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
