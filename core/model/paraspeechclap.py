@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 import torch
@@ -122,6 +123,24 @@ def load_strict(network: nn.Module, state: dict[str, torch.Tensor]) -> None:
     network.load_state_dict({k: v.to(expected[k].dtype) for k, v in renamed.items()}, strict=False)
 
 
+NetworkT = TypeVar("NetworkT", bound=nn.Module)
+
+
+def seeded_network(make: Callable[[ModelConfig], NetworkT], config: ModelConfig) -> NetworkT:
+    """``make(config)`` built in fp32 on the CPU from ``RANDOM_SEED`` (its weights when no checkpoint is given)."""
+    with torch.device("cpu"):
+        torch.manual_seed(RANDOM_SEED)
+        return make(config).float()
+
+
+def load_weights(network: nn.Module, checkpoint: Path | None) -> str:
+    """Load ``checkpoint`` strictly into ``network`` and return its fingerprint (the seed's, without one)."""
+    if checkpoint is None:
+        return f"random-seed{RANDOM_SEED}"
+    load_strict(network, read_state_dict(checkpoint))
+    return file_fingerprint(checkpoint)
+
+
 class ParaSpeechCLAP(TorchDualEncoder):
     """ParaSpeechCLAP inference: per-clip normalisation, masked mean pooling, CLS text pooling."""
 
@@ -152,14 +171,8 @@ def build(
     dtype: str,
 ) -> ParaSpeechCLAP:
     """Build the network in fp32, load ``checkpoint`` strictly (random weights if None), then cast."""
-    with torch.device("cpu"):
-        torch.manual_seed(RANDOM_SEED)
-        network = ParaSpeechCLAPNetwork(config).float()
-    if checkpoint is not None:
-        load_strict(network, read_state_dict(checkpoint))
-        fingerprint = file_fingerprint(checkpoint)
-    else:
-        fingerprint = f"random-seed{RANDOM_SEED}"
+    network = seeded_network(ParaSpeechCLAPNetwork, config)
+    fingerprint = load_weights(network, checkpoint)
     return ParaSpeechCLAP(
         config, network, fingerprint=fingerprint, tokenizer_source=tokenizer, device=device, dtype=dtype
     )
