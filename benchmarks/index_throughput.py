@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-WORDS = ("the quick brown fox jumps over a lazy dog while seven bright stars shine above quiet hills and "
+WORDS = ("the quick brown fox jumps over a lazy dog while seven bright stars shine above quiet hills and "  # noqa: SIM905  a sentence reads better
          "rivers carry old stories toward distant towns where people speak softly of summer rain").split()
 VOICES = ("en+m1", "en+m3", "en+f2", "en+f4", "en+m7", "en+whisper", "en+croak", "en+f5")
 

@@ -59,7 +59,7 @@ def main() -> None:
 
 def _has_tokenizer(model: object) -> bool:
     try:
-        model.tokenizer  # type: ignore[attr-defined]
+        _ = model.tokenizer  # type: ignore[attr-defined]
     except Exception:  # noqa: BLE001 - any load failure means the baseline text side cannot be timed here
         return False
     return True

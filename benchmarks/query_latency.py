@@ -148,7 +148,8 @@ def bench_model(label: str, model: Any, store: Any, points: int, seconds: float,
                 salt = uuid.uuid4().hex[:6]
                 latencies, elapsed = pool.apply(grpc_load, (server.address, collection, clients, seconds, cache, salt))
                 remote = Measurement(latencies, elapsed)
-                local = Measurement(*_load(lambda text: engine.search(text, options, Scope()), clients, seconds, cache,
+                local = Measurement(*_load(lambda text: engine.search(text, options, Scope()),  # noqa: B023  runs within this pass
+                                           clients, seconds, cache,
                                            salt + "l"))
                 results[(cache, batching, clients)] = remote
                 print(f"{'on' if cache else 'off':>5} {'on' if batching else 'off':>5} {clients:>7} | {remote.row()} |"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 from collections.abc import Callable
@@ -62,10 +63,8 @@ def claim_collection(store: Any, name: str) -> None:
     """
     from paraseek.errors import CollectionNotFound
 
-    try:
+    with contextlib.suppress(CollectionNotFound):
         store.count(name)
-    except CollectionNotFound:
-        pass
 
 
 @click.command()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -23,6 +24,9 @@ FORMATS = ("table", "json", "jsonl", "csv")
 
 def json_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(command)
+
+
+T = TypeVar("T")
 
 
 def connection_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -67,6 +71,13 @@ def local_search(data_dir: Path | None, text: str, model: str | None, checkpoint
             "search through that server with --server HOST:PORT") from None
     except ParaseekError as error:
         raise click.ClickException(f"{type(error).__name__}: {error}") from None
+
+
+def answer(reply: T | Awaitable[T]) -> T:
+    """What a call of the synchronous client gave back (the client classes share one signature)."""
+    if inspect.isawaitable(reply):
+        raise TypeError("the CLI calls the synchronous client; its replies are never awaitable")
+    return reply
 
 
 def _styles_json(styles: dict[str, list[StyleScore]]) -> dict[str, list[dict[str, Any]]]:
@@ -151,7 +162,7 @@ def search(text: str, collection: str | None, where: str | None, filter_json: st
         result = local_search(data_dir, text, model, checkpoint, options)
     else:
         with connect(server, token, tls_ca, timeout) as client:
-            result = client.search(text, **options)
+            result = answer(client.search(text, **options))
     _print_search(result, "json" if as_json else output, chosen, offset)
 
 
@@ -171,7 +182,7 @@ def classify(files: tuple[Path, ...], styles: str | None, server: str | None, to
     """
     candidates = [s.strip() for s in styles.split(",") if s.strip()] if styles else None
     with connect(server, token, tls_ca, timeout) as client:
-        results = {str(path): client.classify(path, styles=candidates) for path in files}
+        results = {str(path): answer(client.classify(path, styles=candidates)) for path in files}
     if as_json:
         click.echo(json.dumps({path: _styles_json(groups) for path, groups in results.items()}, indent=2))
         return
@@ -196,7 +207,7 @@ def rerank(text: str, files: tuple[Path, ...], server: str | None, token: str | 
       paraseek rerank "whispered and anxious" candidates/*.wav --json
     """
     with connect(server, token, tls_ca, timeout) as client:
-        ranked = client.rerank(text, list(files))
+        ranked = answer(client.rerank(text, list(files)))
     if as_json:
         click.echo(json.dumps([{"file": str(files[r.index]), "index": r.index, "score": r.score} for r in ranked],
                               indent=2))

@@ -117,6 +117,6 @@ def serve(random_init: bool, grace: float, log_level: str, **settings: Any) -> N
     while not stop.wait(0.2):
         if server.load_error is not None:
             server.stop(grace=0)
-            error = server.load_error
-            raise click.ClickException(f"the model failed to load: {type(error).__name__}: {error}")
+            failure = server.load_error
+            raise click.ClickException(f"the model failed to load: {type(failure).__name__}: {failure}")
     server.stop(grace)

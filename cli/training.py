@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -69,7 +70,7 @@ def train(recipe: str | None, work_dir: Path | None, install: bool, manifest: Pa
     from paraseek.training.train import TrainSettings, install_weights, run_recipe
     from paraseek.training.train import train as run_training
 
-    overrides = {k: v for k, v in options.items() if v is not None}
+    overrides: dict[str, Any] = {k: v for k, v in options.items() if v is not None}
     for key in ("init_checkpoint", "audio_root", "val_manifest"):
         if key in overrides:
             overrides[key] = str(overrides[key])
@@ -82,7 +83,7 @@ def train(recipe: str | None, work_dir: Path | None, install: bool, manifest: Pa
     else:
         if manifest is None or out_dir is None:
             raise click.UsageError("give --recipe and --work-dir, or --manifest and --out-dir")
-        results = run_training(TrainSettings(manifest=str(manifest), out_dir=str(out_dir), **overrides))  # type: ignore[arg-type]
+        results = run_training(TrainSettings(manifest=str(manifest), out_dir=str(out_dir), **overrides))
     if results:
         click.echo(format_table(results))
 

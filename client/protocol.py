@@ -127,7 +127,7 @@ def audio_input(audio: Audio | None = None, point_id: str | None = None, what: s
     """An AudioInput from encoded bytes, an audio file path, or a stored point id (exactly one)."""
     if (audio is None) == (point_id is None):
         raise InvalidArgument(f"{what}: give exactly one of audio (bytes or a file path) or point_id")
-    if point_id is not None:
+    if audio is None:
         return paraseek_pb2.AudioInput(point_id=point_id)
     return paraseek_pb2.AudioInput(data=audio if isinstance(audio, bytes) else Path(audio).read_bytes())
 
@@ -284,7 +284,8 @@ def embed_text_request(texts: Sequence[str]) -> paraseek_pb2.EmbedTextRequest:
     return paraseek_pb2.EmbedTextRequest(texts=list(texts))
 
 
-def embed_audio_request(clips: Sequence[Audio], point_ids: Sequence[str], collection: str | None) -> paraseek_pb2.EmbedAudioRequest:
+def embed_audio_request(clips: Sequence[Audio], point_ids: Sequence[str],
+                        collection: str | None) -> paraseek_pb2.EmbedAudioRequest:
     if isinstance(clips, (bytes, str)) or isinstance(point_ids, str):
         raise InvalidArgument("clips and point_ids must be lists")
     inputs = [audio_input(c, None, f"clip {i}") for i, c in enumerate(clips)]

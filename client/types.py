@@ -73,7 +73,7 @@ class SearchResult:
         columns = list(dict.fromkeys(key for record in records for key in record if key not in ("id", "score")))
         header = "".join(f"<th>{html.escape(name)}</th>" for name in ["#", "score", "id", "audio", *columns])
         rows = []
-        for rank, (hit, record) in enumerate(zip(self.hits, records), start=1):
+        for rank, (hit, record) in enumerate(zip(self.hits, records, strict=True), start=1):
             cells = [str(rank), f"{hit.score:.4f}", html.escape(hit.id), _player(hit.payload.get("path"))]
             cells += [html.escape(_text(record.get(name, ""))) for name in columns]
             rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")

@@ -8,6 +8,8 @@ is checked by the same code wherever it comes from. The wire has no list of bool
 
 from __future__ import annotations
 
+from typing import cast
+
 from paraseek.errors import InvalidFilter
 from paraseek.filters import Condition, Filter, IsEmpty, Match, MatchAny, MatchText, Nested, Range
 from paraseek.v1 import filter_pb2
@@ -28,7 +30,7 @@ def _condition_to_proto(condition: Condition) -> filter_pb2.Condition:
     if isinstance(condition, Nested):
         return filter_pb2.Condition(key=condition.field, nested=filter_to_proto(condition.filter))
     if isinstance(condition, Match):
-        return filter_pb2.Condition(key=condition.field, **{_match_kind(condition.value): condition.value})
+        return _match_to_proto(condition.field, condition.value)
     if isinstance(condition, MatchAny):
         return _match_any_to_proto(condition)
     if isinstance(condition, Range):
@@ -38,20 +40,25 @@ def _condition_to_proto(condition: Condition) -> filter_pb2.Condition:
     return filter_pb2.Condition(key=condition.field, is_empty=True)
 
 
-def _match_kind(value: str | int | bool) -> str:
+def _match_to_proto(field: str, value: str | int | bool) -> filter_pb2.Condition:
     if isinstance(value, bool):
-        return "match_bool"
-    return "match_int" if isinstance(value, int) else "match_keyword"
+        return filter_pb2.Condition(key=field, match_bool=value)
+    if isinstance(value, int):
+        return filter_pb2.Condition(key=field, match_int=value)
+    return filter_pb2.Condition(key=field, match_keyword=value)
 
 
 def _match_any_to_proto(condition: MatchAny) -> filter_pb2.Condition:
     first = condition.values[0]
     if isinstance(first, bool):
-        either = Filter(should=[Match(condition.field, value) for value in dict.fromkeys(condition.values)])
+        either = Filter(should=tuple(Match(condition.field, value) for value in dict.fromkeys(condition.values)))
         return filter_pb2.Condition(filter=filter_to_proto(either))
+    # MatchAny holds values of one type, so the first value's type is every value's
     if isinstance(first, int):
-        return filter_pb2.Condition(key=condition.field, any_ints=filter_pb2.IntegerList(values=condition.values))
-    return filter_pb2.Condition(key=condition.field, any_keywords=filter_pb2.KeywordList(values=condition.values))
+        ints = cast("tuple[int, ...]", condition.values)
+        return filter_pb2.Condition(key=condition.field, any_ints=filter_pb2.IntegerList(values=ints))
+    keywords = cast("tuple[str, ...]", condition.values)
+    return filter_pb2.Condition(key=condition.field, any_keywords=filter_pb2.KeywordList(values=keywords))
 
 
 def filter_from_proto(message: filter_pb2.Filter) -> Filter:
@@ -60,8 +67,8 @@ def filter_from_proto(message: filter_pb2.Filter) -> Filter:
 
 
 def _filter_from_proto(message: filter_pb2.Filter, where: str) -> Filter:
-    return Filter(**{clause: [_condition_from_proto(c, f"{where}.{clause}[{i}]")
-                              for i, c in enumerate(getattr(message, clause))] for clause in _CLAUSES})
+    return Filter(**{clause: tuple(_condition_from_proto(c, f"{where}.{clause}[{i}]")
+                                   for i, c in enumerate(getattr(message, clause))) for clause in _CLAUSES})
 
 
 def _condition_from_proto(condition: filter_pb2.Condition, where: str) -> Condition:

@@ -46,7 +46,7 @@ INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 
 
-class FieldType(str, enum.Enum):
+class FieldType(enum.StrEnum):
     """Type of an indexed payload field."""
 
     KEYWORD = "keyword"
@@ -248,13 +248,13 @@ def _filter_from_dict(data: Any, where: str) -> Filter:
     unknown = set(data) - {"must", "should", "must_not"}
     if unknown:
         raise InvalidFilter(f"{where}: unknown keys {sorted(unknown)} (allowed: must, should, must_not)")
-    clauses: dict[str, list[Condition]] = {}
+    clauses: dict[str, tuple[Condition, ...]] = {}
     for clause in ("must", "should", "must_not"):
         items = data.get(clause)
         items = [] if items is None else items
         if not isinstance(items, list):
             raise InvalidFilter(f"{where}.{clause}: expected a list, got {items!r}")
-        clauses[clause] = [_condition_from_dict(item, f"{where}.{clause}[{i}]") for i, item in enumerate(items)]
+        clauses[clause] = tuple(_condition_from_dict(item, f"{where}.{clause}[{i}]") for i, item in enumerate(items))
     return Filter(**clauses)
 
 
@@ -356,7 +356,7 @@ class _Parser:
             if self.pos < len(self.text) and not self.text[self.pos].isspace():
                 raise self.fail(f"unexpected {self.text[self.pos]!r} after the value; separate clauses with spaces")
             self.skip_spaces()
-        return Filter(must=must, must_not=must_not)
+        return Filter(must=tuple(must), must_not=tuple(must_not))
 
     def clause(self) -> tuple[bool, Condition]:
         match = _FIELD.match(self.text, self.pos)
@@ -509,7 +509,7 @@ class _Parser:
             return MatchAny(field, tuple(values))
         if all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in values):
             return MatchAny(field, tuple(str(v) for v in values))
-        return Filter(should=[self.equals(field, v) for v in dict.fromkeys(values)])
+        return Filter(should=tuple(self.equals(field, v) for v in dict.fromkeys(values)))
 
 
 def parse_where(text: str, schema: Mapping[str, FieldType] | None = None) -> Filter:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from paraseek.model.base import EmbeddingModel
 from paraseek.model.config import ModelConfig
 
 
@@ -77,7 +78,7 @@ def tiny_paraspeechclap_config() -> ModelConfig:
 
 
 @functools.lru_cache(maxsize=1)
-def tiny_paraspeechclap():  # type: ignore[no-untyped-def]
+def tiny_paraspeechclap() -> EmbeddingModel:
     """A seeded random ParaSpeechCLAP at toy size: exercises every code path in milliseconds."""
     from paraseek.model import load_model
 

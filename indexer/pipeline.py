@@ -223,8 +223,8 @@ class ErrorReport:
     def add(self, ref: ClipRef, reason: str, error_type: str) -> None:
         if self._handle is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = open(self.path, "a", encoding="utf-8")
-        record = {"path": ref.location, "key": ref.key, "reason": reason, "error_type": error_type,
+            self._handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115  open across add() calls; close() ends it
+        record: dict[str, Any] = {"path": ref.location, "key": ref.key, "reason": reason, "error_type": error_type,
                   "collection": self.collection,
                   "time": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
         if ref.row is not None:

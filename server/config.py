@@ -37,8 +37,9 @@ class ServerConfig:
     Metrics: Prometheus text over HTTP at ``metrics_address`` (``HOST:PORT``), or on the gRPC
     address's host at ``metrics_port``; neither serves none. When bearer tokens are configured, the
     metrics endpoint requires one of them too. ``grace_seconds`` bounds a stop: calls still running
-    then are cancelled and stop at their next stage. ``http_address`` (``host:port``) also serves the HTTP/JSON API and the workbench page; ``media_root`` is where
-    relative payload ``path`` values of the clips it streams resolve.
+    then are cancelled and stop at their next stage. ``http_address`` (``host:port``) also serves
+    the HTTP/JSON API and the workbench page; ``media_root`` is where relative payload ``path``
+    values of the clips it streams resolve.
     """
 
     address: str = DEFAULT_SERVER_ADDRESS

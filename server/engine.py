@@ -172,6 +172,7 @@ class QueryEngine:
             self.metrics.cache_lookups.labels(result="miss" if row is None else "hit").inc()
             rows.append(row)
         missing = list(dict.fromkeys(text for text, row in zip(texts, rows, strict=True) if row is None))
+        fresh: dict[str, np.ndarray] = {}
         if missing:
             scope.check("text encoding")
             if self.batcher is not None:
@@ -181,8 +182,8 @@ class QueryEngine:
             fresh = dict(zip(missing, computed, strict=True))
             for text, row in fresh.items():
                 self.cache.put((key_prefix, text), row)
-            rows = [fresh[text] if row is None else row for text, row in zip(texts, rows, strict=True)]
-        return np.stack(rows).astype(np.float32, copy=False), not missing
+        vectors = [fresh[text] if row is None else row for text, row in zip(texts, rows, strict=True)]
+        return np.stack(vectors).astype(np.float32, copy=False), not missing
 
     def decode(self, data: bytes, what: str = "audio") -> tuple[np.ndarray, int]:
         """Decode encoded audio within the configured length limit."""
@@ -265,7 +266,7 @@ class QueryEngine:
             parts.append(parse_where(where, info.payload_schema))
         if not parts:
             return None
-        return parts[0] if len(parts) == 1 else Filter(must=parts)
+        return parts[0] if len(parts) == 1 else Filter(must=tuple(parts))
 
     def explain(self, vector: np.ndarray, top: int | None) -> dict[str, list[tuple[str, float]]]:
         """The ``top`` (``None``: all) best-matching style tags of a clip embedding, per attribute group."""

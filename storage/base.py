@@ -164,7 +164,7 @@ def creation_metadata(metadata: dict[str, Any] | None) -> dict[str, Any]:
     result = dict(metadata or {})
     if RESERVED_METADATA_KEY in result:
         raise InvalidArgument(f"metadata key {RESERVED_METADATA_KEY!r} is reserved")
-    result.setdefault("created", datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
+    result.setdefault("created", datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"))
     return result
 
 
@@ -256,7 +256,7 @@ def typed_field(schema: Mapping[str, FieldType], key: Any, what: str, allowed: S
     """The declared type of the payload field ``key`` if it is one of ``allowed``; ``InvalidArgument`` otherwise."""
     check_field_path(key, what)
     kind = schema.get(key)
-    if kind not in allowed:
+    if kind is None or kind not in allowed:
         declared = f"declared {kind.value.upper()}" if kind is not None else "not in the payload schema"
         names = " or ".join(t.value.upper() for t in allowed)
         raise InvalidArgument(f"{what}: field {key!r} is {declared}; it needs a field declared {names}")

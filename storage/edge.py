@@ -24,11 +24,11 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 import numpy as np
 import qdrant_edge as qe
@@ -129,6 +129,11 @@ class _Meta:
     metadata: dict[str, Any]
     options: dict[str, Any]
     bools: frozenset[str]
+
+
+def _point_ids(ids: Iterable[str]) -> list[qe.PointId]:
+    """Ids as qdrant-edge's stubs type them (an invariant ``list`` of every id type)."""
+    return list(ids)
 
 
 def _filesystem_errors(method: Callable[Concatenate[EdgeStore, P], R]) -> Callable[Concatenate[EdgeStore, P], R]:
@@ -419,7 +424,7 @@ class EdgeStore(VectorStore):
         if not wanted:
             return []
         with edge_errors(f"retrieving from {name!r}"):
-            records = self._entry(name).shard.retrieve(wanted, with_payload=True, with_vector=with_vectors)
+            records = self._entry(name).shard.retrieve(_point_ids(wanted), with_payload=True, with_vector=with_vectors)
         by_id = {str(r.id): r for r in records}
         return [self._point(by_id[i], meta, with_vectors) for i in wanted if i in by_id]
 
@@ -430,7 +435,7 @@ class EdgeStore(VectorStore):
         if not wanted:
             return set()
         with edge_errors(f"retrieving from {name!r}"):
-            records = self._entry(name).shard.retrieve(wanted, with_payload=False, with_vector=False)
+            records = self._entry(name).shard.retrieve(_point_ids(wanted), with_payload=False, with_vector=False)
         return {str(r.id) for r in records}
 
     @_filesystem_errors
@@ -484,10 +489,11 @@ class EdgeStore(VectorStore):
         def page(limit: int, seen: set[str], groups: list[GroupValue]) -> list[Hit]:
             must_not: list[Any] = [qe.IsEmptyCondition(field)]
             if seen:
-                must_not.append(qe.HasIdCondition(seen))
+                must_not.append(qe.HasIdCondition(set(_point_ids(seen))))
             must: list[Any] = [compiled] if compiled is not None else []
             if groups:  # points with a value outside the groups found (MatchExcept is "any element")
-                must.append(qe.FieldCondition(field, match=qe.MatchExcept(groups)))
+                # a field's group values share its one declared type
+                must.append(qe.FieldCondition(field, match=qe.MatchExcept(cast("list[str] | list[int]", groups))))
             return run(limit, 0, qe.Filter(must=must or None, must_not=must_not), True)
 
         hits = distinct_hits(emulate_group_by(page, field, group_kind, offset + top_k, deadline), offset, top_k)

@@ -18,7 +18,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import grpc
 import numpy as np
@@ -72,7 +72,7 @@ _GRPC_ERRORS: dict[grpc.StatusCode, type[ParaseekError]] = {
     grpc.StatusCode.PERMISSION_DENIED: PermissionDenied,
     grpc.StatusCode.RESOURCE_EXHAUSTED: ResourceExhausted,
 }
-_HTTP_ERRORS: dict[int, type[ParaseekError]] = {
+_HTTP_ERRORS: dict[int | None, type[ParaseekError]] = {
     400: InvalidArgument, 401: Unauthenticated, 403: PermissionDenied, 404: CollectionNotFound,
     409: AlreadyExists, 422: InvalidArgument, 429: ResourceExhausted, 503: Unavailable, 504: DeadlineExceeded,
 }
@@ -113,7 +113,8 @@ class _ServerFilters(FilterModel):
     def match_any(self, key: str, values: Sequence[str | int | bool], path: str) -> Any:
         if isinstance(values[0], bool):  # MatchAny takes strings or integers only
             return qm.Filter(should=[self.match(key, value, path) for value in values])
-        return qm.FieldCondition(key=key, match=qm.MatchAny(any=list(values)))
+        # MatchAny holds values of one type
+        return qm.FieldCondition(key=key, match=qm.MatchAny(any=cast("list[str] | list[int]", list(values))))
 
     def match_text(self, key: str, text: str) -> Any:
         return qm.FieldCondition(key=key, match=qm.MatchText(text=text))

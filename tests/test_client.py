@@ -157,9 +157,8 @@ def test_filter_dicts_cross_the_wire_unchanged():
 ])
 def test_malformed_filter_dicts_are_refused_before_sending(bad):
     """Nothing listens on the port: a refusal that is not Unavailable came from the client itself."""
-    with Client(f"127.0.0.1:{free_port()}", retries=0, timeout=5) as client:
-        with pytest.raises(errors.InvalidFilter):
-            client.search("a voice", filter=bad)
+    with Client(f"127.0.0.1:{free_port()}", retries=0, timeout=5) as client, pytest.raises(errors.InvalidFilter):
+        client.search("a voice", filter=bad)
 
 
 def test_async_client_raises_bad_arguments_when_awaited():

@@ -148,18 +148,18 @@ def test_errors_answer_with_the_status_of_their_type(http, body, status, error_t
 
 
 def test_malformed_json_and_oversized_bodies_are_refused(store, model):
-    with running_server(store, model, http_address="127.0.0.1:0", max_message_bytes=4096) as server:
-        with httpx.Client(base_url=server.http.url, timeout=30) as client:
-            assert_error(client.post("/api/v1/search", content=b"{not json", headers={"content-type": "application/json"}),
-                         400, "InvalidArgument", "malformed")
-            big = {"collection": "voices", "example": {"data": base64.b64encode(os.urandom(8000)).decode()}}
-            assert_error(client.post("/api/v1/search", json=big), 400, "RequestTooLarge", "4096")
+    with (running_server(store, model, http_address="127.0.0.1:0", max_message_bytes=4096) as server,
+          httpx.Client(base_url=server.http.url, timeout=30) as client):
+        assert_error(client.post("/api/v1/search", content=b"{not json", headers={"content-type": "application/json"}),
+                     400, "InvalidArgument", "malformed")
+        big = {"collection": "voices", "example": {"data": base64.b64encode(os.urandom(8000)).decode()}}
+        assert_error(client.post("/api/v1/search", json=big), 400, "RequestTooLarge", "4096")
 
-            def chunks():
-                yield json.dumps(big).encode()
+        def chunks():
+            yield json.dumps(big).encode()
 
-            assert_error(client.post("/api/v1/search", content=chunks(), headers={"content-type": "application/json"}),
-                         400, "RequestTooLarge", "4096")
+        assert_error(client.post("/api/v1/search", content=chunks(), headers={"content-type": "application/json"}),
+                     400, "RequestTooLarge", "4096")
 
 
 def test_model_mismatch_is_a_conflict(http, store, model, clips):
@@ -203,7 +203,8 @@ def test_facet_counts_under_a_filter(http, clips):
     ranges = facets["duration"]["ranges"]
     assert sum(r["count"] for r in ranges) == len(females)
     for r in ranges:
-        inside = [c for c in females if c.payload["duration"] >= r["gte"] and (r["lt"] is None or c.payload["duration"] < r["lt"])]
+        inside = [c for c in females
+                  if c.payload["duration"] >= r["gte"] and (r["lt"] is None or c.payload["duration"] < r["lt"])]
         assert r["count"] == len(inside)
     everything = http.post("/api/v1/collections/voices/facets", json={}).json()
     assert {f["field"] for f in everything["facets"]} == {"gender", "speaker", "duration", "year", "studio", "path"}
@@ -287,12 +288,12 @@ def test_payload_paths_that_leave_the_media_root_or_are_missing_are_explained(tm
         rng = np.random.default_rng(0)
         store.upsert("loose", [Point(i, rng.standard_normal(model.embedding_dim).astype(np.float32), p)
                                for i, p in zip(ids, payloads, strict=True)])
-        with running_server(store, model, http_address="127.0.0.1:0", media_root=media) as server:
-            with httpx.Client(base_url=server.http.url, timeout=30) as client:
-                audio = [client.get(f"/api/v1/collections/loose/points/{i}/audio") for i in ids]
-        with running_server(store, model, http_address="127.0.0.1:0") as server:
-            with httpx.Client(base_url=server.http.url, timeout=30) as client:
-                no_root = client.get(f"/api/v1/collections/loose/points/{ids[0]}/audio")
+        with (running_server(store, model, http_address="127.0.0.1:0", media_root=media) as server,
+              httpx.Client(base_url=server.http.url, timeout=30) as client):
+            audio = [client.get(f"/api/v1/collections/loose/points/{i}/audio") for i in ids]
+        with (running_server(store, model, http_address="127.0.0.1:0") as server,
+              httpx.Client(base_url=server.http.url, timeout=30) as client):
+            no_root = client.get(f"/api/v1/collections/loose/points/{ids[0]}/audio")
     assert audio[0].status_code == 200 and audio[0].content == (media / "sub" / "ok.wav").read_bytes()
     assert_error(audio[1], 404, "MediaUnavailable", "leaves the media root")
     assert b"secret" not in audio[1].content.replace(b"MediaUnavailable", b"")
@@ -303,33 +304,33 @@ def test_payload_paths_that_leave_the_media_root_or_are_missing_are_explained(tm
 
 
 def test_tokens_gate_the_api_and_sign_audio_urls(store, model, clips):
-    with running_server(store, model, http_address="127.0.0.1:0", read_token=TOKEN, admin_token="adm1n") as server:
-        with httpx.Client(base_url=server.http.url, timeout=30) as client:
-            denied = client.post("/api/v1/search", json={"collection": "voices", "text": "a voice"})
-            assert_error(denied, 401, "Unauthenticated", "Bearer")
-            assert denied.headers["www-authenticate"] == "Bearer"
-            assert_error(client.get("/api/v1/collections", headers={"Authorization": "Bearer wrong"}), 401,
-                         "Unauthenticated")
-            assert_error(client.get("/api/v1/collections", headers={"Authorization": f"Basic {TOKEN}"}), 401,
-                         "Unauthenticated")
-            for token in (TOKEN, "adm1n"):
-                assert client.get("/api/v1/collections", headers={"Authorization": f"Bearer {token}"}).status_code == 200
-            hits = client.post("/api/v1/search", json={"collection": "voices", "text": "a voice", "top_k": 2},
-                               headers={"Authorization": f"Bearer {TOKEN}"}).json()["hits"]
-            signed = hits[0]["audio_url"]
-            assert "signature=" in signed and TOKEN not in signed
-            assert client.get(signed).status_code == 200
-            bare = signed.split("?")[0]
-            assert_error(client.get(bare), 401, "Unauthenticated")
-            assert client.get(bare, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
-            other = f"/api/v1/collections/voices_v1/points/{hits[1]['id']}/audio?{signed.split('?')[1]}"
-            assert_error(client.get(other), 401, "Unauthenticated", "signature")
-            query = dict(part.split("=") for part in signed.split("?")[1].split("&"))
-            assert_error(client.get(f"{bare}?expires=1000&signature={query['signature']}"), 401, "Unauthenticated",
-                         "expired")
-            page = client.get("/")
-            assert page.status_code == 200 and "paraseek" in page.text
-            assert client.get("/static/app.js").status_code == 200
+    with (running_server(store, model, http_address="127.0.0.1:0", read_token=TOKEN, admin_token="adm1n") as server,
+          httpx.Client(base_url=server.http.url, timeout=30) as client):
+        denied = client.post("/api/v1/search", json={"collection": "voices", "text": "a voice"})
+        assert_error(denied, 401, "Unauthenticated", "Bearer")
+        assert denied.headers["www-authenticate"] == "Bearer"
+        assert_error(client.get("/api/v1/collections", headers={"Authorization": "Bearer wrong"}), 401,
+                     "Unauthenticated")
+        assert_error(client.get("/api/v1/collections", headers={"Authorization": f"Basic {TOKEN}"}), 401,
+                     "Unauthenticated")
+        for token in (TOKEN, "adm1n"):
+            assert client.get("/api/v1/collections", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        hits = client.post("/api/v1/search", json={"collection": "voices", "text": "a voice", "top_k": 2},
+                           headers={"Authorization": f"Bearer {TOKEN}"}).json()["hits"]
+        signed = hits[0]["audio_url"]
+        assert "signature=" in signed and TOKEN not in signed
+        assert client.get(signed).status_code == 200
+        bare = signed.split("?")[0]
+        assert_error(client.get(bare), 401, "Unauthenticated")
+        assert client.get(bare, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+        other = f"/api/v1/collections/voices_v1/points/{hits[1]['id']}/audio?{signed.split('?')[1]}"
+        assert_error(client.get(other), 401, "Unauthenticated", "signature")
+        query = dict(part.split("=") for part in signed.split("?")[1].split("&"))
+        assert_error(client.get(f"{bare}?expires=1000&signature={query['signature']}"), 401, "Unauthenticated",
+                     "expired")
+        page = client.get("/")
+        assert page.status_code == 200 and "paraseek" in page.text
+        assert client.get("/static/app.js").status_code == 200
 
 
 def test_the_page_and_openapi_schema_need_no_network(http):
@@ -383,9 +384,9 @@ def test_http_port_in_use_is_a_clear_error(server, store, model):
     from paraseek.errors import FailedPrecondition
 
     taken = server.http.url.rsplit(":", 1)[1]
-    with pytest.raises(FailedPrecondition, match="cannot listen for HTTP"):
-        with running_server(store, model, http_address=f"127.0.0.1:{taken}"):
-            pass
+    with (pytest.raises(FailedPrecondition, match="cannot listen for HTTP"),
+          running_server(store, model, http_address=f"127.0.0.1:{taken}")):
+        pass
 
 
 def test_cli_serve_has_http_and_media_root_options():

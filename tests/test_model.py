@@ -188,7 +188,8 @@ def _fill_hub_cache(cache: Path, repo_id: str, files: dict[str, bytes]) -> None:
         (snapshot / name).write_bytes(data)
 
 
-def test_hub_checkpoint_resolves_from_the_cache_offline(golden_dir: Path, golden: dict[str, np.ndarray], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hub_checkpoint_resolves_from_the_cache_offline(golden_dir: Path, golden: dict[str, np.ndarray], tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     cache = tmp_path / "hub"
     monkeypatch.setenv("HF_HUB_CACHE", str(cache))
     checkpoint = (golden_dir / "checkpoint.pth.tar").read_bytes()
@@ -201,7 +202,8 @@ def test_hub_checkpoint_resolves_from_the_cache_offline(golden_dir: Path, golden
         "weights": {"hub_repo": "someone/psclap-golden", "filename_glob": "*.pth.tar"},
         "style_groups": {"pitch": ["deep", "shrill"]},
     }))
-    for model in (load_model(config=config_path), load_model(config=golden_dir / "configs.json", checkpoint="hf-hub:someone/psclap-golden")):
+    for model in (load_model(config=config_path),
+                  load_model(config=golden_dir / "configs.json", checkpoint="hf-hub:someone/psclap-golden")):
         out = model.embed_audio([golden["raw_audio_2"]])
         assert np.abs(out - golden["audio_embedding_single"][2:3]).max() <= 1e-5
 

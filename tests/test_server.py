@@ -83,7 +83,7 @@ def test_search_ranks_like_brute_force_and_explains_hits(client, model, clip_vec
         assert set(hit.styles) == set(model.style_groups())
         for group, tags in hit.styles.items():
             prompts = model.embed_text([ZERO_SHOT_PROMPT.format(t) for t in model.style_groups()[group]])
-            expected = sorted(zip(model.style_groups()[group], prompts @ clip_vectors[hit.id]), key=lambda p: -p[1])
+            expected = sorted(zip(model.style_groups()[group], prompts @ clip_vectors[hit.id], strict=True), key=lambda p: -p[1])
             assert [t.tag for t in tags] == [t for t, _ in expected][:2]
             assert tags[0].score == pytest.approx(float(expected[0][1]), abs=1e-4)
     assert isinstance(result.hits[0].payload["year"], int) and isinstance(result.hits[0].payload["studio"], bool)

@@ -45,8 +45,11 @@ class GatedModel(EmbeddingModel):
         self.gate.wait()
         return self.inner.embed_text(texts)
 
-    def embed_audio(self, waves, sample_rate=16000, *, max_batch_seconds=None):
-        return self.inner.embed_audio(waves, sample_rate, max_batch_seconds=max_batch_seconds)
+    def prepare(self, wave, sample_rate):
+        return self.inner.prepare(wave, sample_rate)
+
+    def embed_prepared(self, inputs, *, max_batch_seconds=None):
+        return self.inner.embed_prepared(inputs, max_batch_seconds=max_batch_seconds)
 
 
 @pytest.fixture(scope="module")
@@ -238,7 +241,7 @@ def self_signed_certificate(directory):
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
                    .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
                    .not_valid_after(now + datetime.timedelta(days=1))

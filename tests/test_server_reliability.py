@@ -3,6 +3,7 @@ text encoding, bounded shutdown and cancellation."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -54,8 +55,11 @@ class SlowTextModel(EmbeddingModel):
         time.sleep(self.seconds)
         return self.inner.embed_text(texts)
 
-    def embed_audio(self, waves, sample_rate=16000, *, max_batch_seconds=None):
-        return self.inner.embed_audio(waves, sample_rate, max_batch_seconds=max_batch_seconds)
+    def prepare(self, wave, sample_rate):
+        return self.inner.prepare(wave, sample_rate)
+
+    def embed_prepared(self, inputs, *, max_batch_seconds=None):
+        return self.inner.embed_prepared(inputs, max_batch_seconds=max_batch_seconds)
 
 
 @pytest.fixture(scope="module")
@@ -308,10 +312,8 @@ def test_serve_stops_within_grace_under_load(tmp_path, data_dir):
 
 
 def _ignore_errors(call) -> None:
-    try:
+    with contextlib.suppress(errors.ParaseekError):
         call()
-    except errors.ParaseekError:
-        pass
 
 
 # --- SIGTERM after the data directory went away ---------------------------------------------------

@@ -178,7 +178,7 @@ def test_retrieve_and_existing_ids_agree(stores: dict[str, VectorStore]) -> None
         got = store.retrieve("corpus", wanted, with_vectors=True)
         assert [p.id for p in got] == [POINTS[5].id, POINTS[3].id]
         assert [p.payload for p in got] == [POINTS[5].payload, POINTS[3].payload]
-        for point, original in zip(got, (POINTS[5], POINTS[3])):
+        for point, original in zip(got, (POINTS[5], POINTS[3]), strict=True):
             np.testing.assert_allclose(point.vector, original.vector / np.linalg.norm(original.vector), atol=1e-6)
         assert store.existing_ids("corpus", wanted) == {POINTS[5].id, POINTS[3].id}
         results[name] = got

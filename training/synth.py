@@ -58,7 +58,7 @@ import subprocess
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from xml.sax.saxutils import escape
 
 import numpy as np
@@ -160,7 +160,10 @@ def _voices(engine: str, gender: str, split: str) -> list[str]:
     return sorted(v for v, g in table.items() if g == gender and (f"{engine}:{v}" in TEST_VOICES) == held_out)
 
 
-def _pick(rng: random.Random, weighted: dict[str | None, float]) -> str | None:
+Choice = TypeVar("Choice")
+
+
+def _pick(rng: random.Random, weighted: dict[Choice, float]) -> Choice:
     keys = list(weighted)
     return rng.choices(keys, weights=[weighted[k] for k in keys])[0]
 
@@ -239,10 +242,10 @@ def plan_clip(index: int, seed: int, split: str) -> ClipPlan:
     params["level_dbfs"] = _uniform(rng, _LEVEL_DBFS[volume])
     params["lead_s"] = _uniform(rng, (0.05, 0.3))
 
-    tags = {"gender": gender, "pitch": pitch, "speed": speed, "volume": volume,
+    chosen = {"gender": gender, "pitch": pitch, "speed": speed, "volume": volume,
             "whisper": "whispered" if whispered else "voiced", "texture": texture, "clarity": clarity,
             "environment": environment, "intonation": intonation}
-    tags = {group: tag for group, tag in tags.items() if tag is not None}
+    tags = {group: tag for group, tag in chosen.items() if tag is not None}
     words = _WORDS[speed]
     sentences = [random_sentence(rng, split, *words)] + [random_sentence(rng, split, 4, 6) for _ in range(2)]
     captions = make_captions(gender, tags, rng, rng.randint(1, 3))

@@ -196,7 +196,7 @@ class ContrastiveStep(nn.Module):
         audio = nn.functional.normalize(self.encoder._project_audio(pooled).float(), dim=-1)
         text = self.text(captions)
         tags = self.text(prompts) if prompts else None
-        return audio, text, tags, clamped_scale(self.network.log_logit_scale.float())
+        return audio, text, tags, clamped_scale(self.network.get_parameter("log_logit_scale").float())
 
 
 class TagTargets:

@@ -25,7 +25,8 @@ def track_pitch(wave: np.ndarray, sample_rate: int, *, f0_min: float = F0_MIN_HZ
                 threshold: float = YIN_THRESHOLD, hop_seconds: float = HOP_SECONDS) -> np.ndarray:
     """YIN pitch track: F0 in Hz per hop (frame ``i`` starts at ``i * hop_seconds``), ``nan`` where unvoiced.
 
-    F0 needs little bandwidth, so even rates of at least ``2 * PITCH_RATE`` are halved first. Per frame: the squared-difference function over lags (via FFT cross-correlation), its
+    F0 needs little bandwidth, so even rates of at least ``2 * PITCH_RATE`` are halved first. Per
+    frame: the squared-difference function over lags (via FFT cross-correlation), its
     cumulative-mean normalisation, the first lag under ``threshold`` followed down to its local
     minimum, and parabolic interpolation for sub-sample precision. FFTs run in float32 (torch),
     energies and the normalisation in float64.

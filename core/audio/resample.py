@@ -107,8 +107,7 @@ def resample(x: ArrayT, orig_sr: int, new_sr: int) -> ArrayT:
     """
     if orig_sr <= 0 or new_sr <= 0 or int(orig_sr) != orig_sr or int(new_sr) != new_sr:
         raise AudioError(f"sample rates must be positive integers, got {orig_sr} -> {new_sr}")
-    is_numpy = isinstance(x, np.ndarray)
-    wave = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)) if is_numpy else x
+    wave = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)) if isinstance(x, np.ndarray) else x
     if orig_sr == new_sr:
         return x
     orig, new = reduced_ratio(int(orig_sr), int(new_sr))
@@ -124,4 +123,6 @@ def resample(x: ArrayT, orig_sr: int, new_sr: int) -> ArrayT:
     out = torch.nn.functional.conv1d(padded[:, None], kernels, stride=orig)
     out = out.transpose(1, 2).reshape(flat.shape[0], -1)
     out = out[:, :target].reshape(*shape[:-1], target)
-    return out.numpy() if is_numpy else out
+    if isinstance(x, np.ndarray):
+        return out.numpy()
+    return out

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from paraseek.errors import InvalidArgument
 from paraseek.model.config import ModelConfig
 from paraseek.model.zeroshot import ZERO_SHOT_PROMPT, ZeroShotScorer
 
@@ -45,6 +46,13 @@ class EmbeddingModel(abc.ABC):
         """exp(log_logit_scale): the temperature-inverse used in training."""
 
     @abc.abstractmethod
+    def prepare(self, wave: np.ndarray, sample_rate: int) -> np.ndarray:
+        """Resample, downmix and preprocess one clip into the model's input (CPU, no model needed)."""
+
+    @abc.abstractmethod
+    def embed_prepared(self, inputs: Sequence[np.ndarray], *, max_batch_seconds: float | None = None) -> np.ndarray:
+        """Embed clips already passed through ``prepare`` (lets callers decode in other processes)."""
+
     def embed_audio(
         self,
         waves: Sequence[np.ndarray],
@@ -53,6 +61,11 @@ class EmbeddingModel(abc.ABC):
         max_batch_seconds: float | None = None,
     ) -> np.ndarray:
         """Embed clips, each a float array of shape (n,) or (channels, n), as (len(waves), d)."""
+        rates = [sample_rate] * len(waves) if isinstance(sample_rate, int) else list(sample_rate)
+        if len(rates) != len(waves):
+            raise InvalidArgument(f"got {len(waves)} clips but {len(rates)} sample rates")
+        inputs = [self.prepare(wave, rate) for wave, rate in zip(waves, rates, strict=True)]
+        return self.embed_prepared(inputs, max_batch_seconds=max_batch_seconds)
 
     @abc.abstractmethod
     def embed_text(self, texts: Sequence[str]) -> np.ndarray:

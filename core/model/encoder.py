@@ -132,7 +132,7 @@ class TorchDualEncoder(EmbeddingModel):
 
     @property
     def logit_scale(self) -> float:
-        return float(self.network.log_logit_scale.detach().float().exp().clamp(max=100.0))
+        return float(self.network.get_parameter("log_logit_scale").detach().float().exp().clamp(max=100.0))
 
     @property
     def tokenizer(self) -> Any:
@@ -141,27 +141,12 @@ class TorchDualEncoder(EmbeddingModel):
             self._tokenizer = self._load_tokenizer(self._tokenizer_source)
         return self._tokenizer
 
-    def embed_audio(
-        self,
-        waves: Sequence[np.ndarray],
-        sample_rate: int | Sequence[int] = 16000,
-        *,
-        max_batch_seconds: float | None = None,
-    ) -> np.ndarray:
-        rates = [sample_rate] * len(waves) if isinstance(sample_rate, int) else list(sample_rate)
-        if len(rates) != len(waves):
-            raise InvalidArgument(f"got {len(waves)} clips but {len(rates)} sample rates")
-        inputs = [self.prepare(wave, rate) for wave, rate in zip(waves, rates, strict=True)]
-        return self.embed_prepared(inputs, max_batch_seconds=max_batch_seconds)
-
     def prepare(self, wave: np.ndarray, sample_rate: int) -> np.ndarray:
-        """Resample, downmix and preprocess one clip into the model's input (CPU, no model needed)."""
         mono = prepare_waveform(wave, sample_rate, self.sample_rate, min_seconds=MIN_CLIP_SECONDS)
         return self._preprocess(mono)
 
     @torch.inference_mode()
     def embed_prepared(self, inputs: Sequence[np.ndarray], *, max_batch_seconds: float | None = None) -> np.ndarray:
-        """Embed clips already passed through ``prepare`` (lets callers decode in other processes)."""
         if not inputs:
             return np.zeros((0, self.embedding_dim), dtype=np.float32)
         window = int(self.window_seconds * self.sample_rate)
@@ -189,7 +174,7 @@ class TorchDualEncoder(EmbeddingModel):
         sums = torch.zeros(len(inputs), width, device=self.device)
         weights = torch.zeros(len(inputs), 1, device=self.device)
         for index, owner in enumerate(owners):
-            sums[owner] += pooled[index] * pieces[index].shape[0]  # type: ignore[operator]
+            sums[owner] += pooled[index] * pieces[index].shape[0]
             weights[owner] += pieces[index].shape[0]
         with self._precision():
             projected = self._project_audio((sums / weights).to(self.dtype)).float()

@@ -26,9 +26,8 @@ from paraseek.errors import CheckpointError, WeightsUnavailable
 from paraseek.model.config import ModelConfig
 from paraseek.model.encoder import TorchDualEncoder
 from paraseek.model.hub import PACKAGE_DIR, file_fingerprint, load_tokenizer
-from paraseek.model.paraspeechclap import load_strict, read_state_dict
+from paraseek.model.paraspeechclap import load_weights, seeded_network
 
-RANDOM_SEED = 0
 LOG_EPSILON = 1e-6
 
 
@@ -53,6 +52,9 @@ def frame_mask(lengths: torch.Tensor, n_frames: int) -> torch.Tensor:
 
 class LogMel(nn.Module):
     """Log-mel energies of frames lying wholly inside each clip (no centring, no per-clip scaling)."""
+
+    window: torch.Tensor
+    filters: torch.Tensor
 
     def __init__(self, sample_rate: int, n_fft: int, hop_length: int, n_mels: int, f_min: float, f_max: float) -> None:
         super().__init__()
@@ -288,18 +290,14 @@ def build(
     """
     text_folder = Path(tokenizer).expanduser() if tokenizer else minilm_dir()
     text_encoder = FrozenSentenceEncoder(text_folder, str(config.text["sha256"]))
-    with torch.device("cpu"):
-        torch.manual_seed(RANDOM_SEED)
-        network = MiniNetwork(config).float()
-    if checkpoint is not None:
-        fingerprint = file_fingerprint(checkpoint)
-        package_file = config.weights.get("package_file")
-        pinned = config.weights.get("sha256")
-        if pinned and package_file and checkpoint.resolve() == (PACKAGE_DIR / package_file).resolve() and fingerprint != pinned:
-            raise CheckpointError(f"shipped weights {checkpoint} have SHA-256 {fingerprint}, expected {pinned}")
-        load_strict(network, read_state_dict(checkpoint))
-    else:
-        fingerprint = f"random-seed{RANDOM_SEED}"
+    network = seeded_network(MiniNetwork, config)
+    package_file = config.weights.get("package_file")
+    pinned = config.weights.get("sha256")
+    if (checkpoint is not None and pinned and package_file
+            and checkpoint.resolve() == (PACKAGE_DIR / package_file).resolve()
+            and (found := file_fingerprint(checkpoint)) != pinned):
+        raise CheckpointError(f"shipped weights {checkpoint} have SHA-256 {found}, expected {pinned}")
+    fingerprint = load_weights(network, checkpoint)
     return ParaseekMini(
         config, network, text_encoder, text_folder, fingerprint=fingerprint, device=device, dtype=dtype
     )

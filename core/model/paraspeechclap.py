@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 import torch
@@ -20,6 +21,9 @@ from paraseek.errors import CheckpointError, CheckpointKeyMismatch
 from paraseek.model.config import ModelConfig
 from paraseek.model.encoder import TorchDualEncoder
 from paraseek.model.hub import file_fingerprint, load_tokenizer
+
+if TYPE_CHECKING:
+    from transformers import WavLMModel
 
 GRANITE_TOKENIZER = "ibm-granite/granite-embedding-278m-multilingual"
 RANDOM_SEED = 0
@@ -75,9 +79,10 @@ class ParaSpeechCLAPNetwork(nn.Module):
 
     def pool_audio(self, waves: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Mean of WavLM's last hidden state over valid frames (WavLM's own frame-mask rule)."""
-        wavlm = self.audio_branch.base
+        wavlm = cast("WavLMModel", self.audio_branch.base)
         hidden = wavlm(waves, attention_mask=mask).last_hidden_state
-        frames = wavlm._get_feature_vector_attention_mask(hidden.shape[1], mask).unsqueeze(-1).to(hidden.dtype)
+        long_mask = cast("torch.LongTensor", mask)  # transformers types the mask as the legacy LongTensor class
+        frames = wavlm._get_feature_vector_attention_mask(hidden.shape[1], long_mask).unsqueeze(-1).to(hidden.dtype)
         return (hidden * frames).sum(dim=1) / frames.sum(dim=1).clamp(min=1.0)
 
     def text_features(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -118,6 +123,24 @@ def load_strict(network: nn.Module, state: dict[str, torch.Tensor]) -> None:
     network.load_state_dict({k: v.to(expected[k].dtype) for k, v in renamed.items()}, strict=False)
 
 
+NetworkT = TypeVar("NetworkT", bound=nn.Module)
+
+
+def seeded_network(make: Callable[[ModelConfig], NetworkT], config: ModelConfig) -> NetworkT:
+    """``make(config)`` built in fp32 on the CPU from ``RANDOM_SEED`` (its weights when no checkpoint is given)."""
+    with torch.device("cpu"):
+        torch.manual_seed(RANDOM_SEED)
+        return make(config).float()
+
+
+def load_weights(network: nn.Module, checkpoint: Path | None) -> str:
+    """Load ``checkpoint`` strictly into ``network`` and return its fingerprint (the seed's, without one)."""
+    if checkpoint is None:
+        return f"random-seed{RANDOM_SEED}"
+    load_strict(network, read_state_dict(checkpoint))
+    return file_fingerprint(checkpoint)
+
+
 class ParaSpeechCLAP(TorchDualEncoder):
     """ParaSpeechCLAP inference: per-clip normalisation, masked mean pooling, CLS text pooling."""
 
@@ -148,14 +171,8 @@ def build(
     dtype: str,
 ) -> ParaSpeechCLAP:
     """Build the network in fp32, load ``checkpoint`` strictly (random weights if None), then cast."""
-    with torch.device("cpu"):
-        torch.manual_seed(RANDOM_SEED)
-        network = ParaSpeechCLAPNetwork(config).float()
-    if checkpoint is not None:
-        load_strict(network, read_state_dict(checkpoint))
-        fingerprint = file_fingerprint(checkpoint)
-    else:
-        fingerprint = f"random-seed{RANDOM_SEED}"
+    network = seeded_network(ParaSpeechCLAPNetwork, config)
+    fingerprint = load_weights(network, checkpoint)
     return ParaSpeechCLAP(
         config, network, fingerprint=fingerprint, tokenizer_source=tokenizer, device=device, dtype=dtype
     )

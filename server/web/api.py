@@ -59,6 +59,8 @@ PAGE_POLICY = ("default-src 'self'; img-src 'self' data:; media-src 'self' blob:
                "object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 _ERRORS = {"model": models.ErrorResponse}
 _API_ERRORS: dict[int | str, dict[str, Any]] = {status: _ERRORS for status in (400, 401, 404, 409, 503, 504)}
+_BEARER = HTTPBearer(auto_error=False, description="The server's read or admin token.")
+_Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]
 
 
 def create_app(store: VectorStore, config: ServerConfig, engine: Callable[[], QueryEngine],
@@ -74,13 +76,12 @@ def create_app(store: VectorStore, config: ServerConfig, engine: Callable[[], Qu
                               "the HTTP status of `paraseek.errors.HTTP_STATUS`.")
     tokens = [token.encode() for token in config.tokens]
     audio_urls = AudioUrls(signed=bool(tokens))
-    bearer = HTTPBearer(auto_error=False, description="The server's read or admin token.")
 
     def token_valid(credentials: HTTPAuthorizationCredentials | None) -> bool:
         return not tokens or (credentials is not None
                               and bearer_accepted(f"{credentials.scheme} {credentials.credentials}", tokens))
 
-    def require_token(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+    def require_token(credentials: _Credentials) -> None:
         if not token_valid(credentials):
             raise Unauthenticated("missing or invalid bearer token (send 'Authorization: Bearer <token>')")
 
@@ -170,7 +171,7 @@ def create_app(store: VectorStore, config: ServerConfig, engine: Callable[[], Qu
                responses={200: {"content": {"audio/*": {}}}, 206: {"description": "Partial content"},
                           416: {"description": "Range not satisfiable"}})
     def audio(name: str, point_id: str,
-              credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+              credentials: _Credentials,
               expires: Annotated[int, Query(description="Expiry (Unix time) of a signed URL")] = 0,
               signature: Annotated[str, Query(description="Signature of a URL the API handed out")] = "") -> Response:
         if not token_valid(credentials):
