@@ -154,7 +154,8 @@ class ParaseekServer:
         endpoint = config.metrics_endpoint
         if endpoint is not None:
             try:
-                self._metrics_http = self.metrics.serve_http(*endpoint, tokens=config.tokens)
+                self._metrics_http = self.metrics.serve_http(*endpoint, tokens=config.tokens,
+                                                             admin_tokens=config.admin_tokens)
             except OSError as error:
                 server.stop(0)
                 self._executor.shutdown(wait=False)

@@ -49,6 +49,11 @@ class Scope:
         """Seconds left before the caller's deadline (``None``: no deadline)."""
         return self._time_remaining()
 
+    def deadline(self) -> float | None:
+        """The caller's deadline as a ``time.monotonic()`` value (``None``: no deadline)."""
+        remaining = self._time_remaining()
+        return None if remaining is None else time.monotonic() + remaining
+
     def active(self) -> bool:
         """Whether the caller is still waiting for the answer."""
         return self._is_active()
@@ -291,7 +296,7 @@ class QueryEngine:
         hits = self.store.search(info.name, query, top_k=top_k, filter=query_filter,
                                  score_threshold=options.score_threshold, with_payload=with_payload,
                                  group_by=options.group_by or None, exact=options.exact,
-                                 with_vectors=options.explain_top > 0)
+                                 with_vectors=options.explain_top > 0, deadline=scope.deadline())
         if exclude is not None:
             hits = [hit for hit in hits if hit.id != exclude][:options.top_k]
         searched = time.perf_counter()

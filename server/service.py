@@ -24,8 +24,16 @@ log = logging.getLogger("paraseek.server")
 Response = TypeVar("Response")
 
 
-def _scope(context: grpc.ServicerContext) -> Scope:
-    return Scope(time_remaining=context.time_remaining, is_active=context.is_active)
+def request_scope(context: grpc.ServicerContext, max_seconds: float) -> Scope:
+    """The call's deadline: the client's, capped at ``max_seconds`` from now (the default when it sets none)."""
+    ceiling = time.monotonic() + max_seconds
+
+    def remaining() -> float:
+        own = ceiling - time.monotonic()
+        requested = context.time_remaining()
+        return own if requested is None else min(own, requested)
+
+    return Scope(time_remaining=remaining, is_active=context.is_active)
 
 
 def rpc(method: Callable[..., Response]) -> Callable[..., Response]:
@@ -78,6 +86,9 @@ class ParaseekServicer(paraseek_pb2_grpc.ParaseekServicer):
             raise Unavailable("the model is still loading; retry shortly")
         return self._engine
 
+    def _scope(self, context: grpc.ServicerContext) -> Scope:
+        return request_scope(context, self.config.max_request_seconds)
+
     def _stages(self, rpc_name: str, outcome: Any) -> None:
         self.metrics.stage_seconds.labels(rpc=rpc_name, stage="encode").observe(outcome.encode_seconds)
         self.metrics.stage_seconds.labels(rpc=rpc_name, stage="search").observe(outcome.search_seconds)
@@ -89,7 +100,7 @@ class ParaseekServicer(paraseek_pb2_grpc.ParaseekServicer):
         negatives = [(n.text, n.weight or DEFAULT_NEGATIVE_WEIGHT) for n in request.negatives]
         example = clip(request.example, "example") if request.HasField("example") else None
         weight = request.example_weight if request.HasField("example_weight") else DEFAULT_EXAMPLE_WEIGHT
-        outcome = engine.search(request.text, search_options(request), _scope(context),
+        outcome = engine.search(request.text, search_options(request), self._scope(context),
                                 negatives=negatives, example=example, example_weight=weight)
         self._stages("Search", outcome)
         return search_response(outcome, engine.model.name, time.perf_counter() - started)
@@ -99,7 +110,7 @@ class ParaseekServicer(paraseek_pb2_grpc.ParaseekServicer):
                       context: grpc.ServicerContext) -> paraseek_pb2.SearchResponse:
         started = time.perf_counter()
         engine = self.engine
-        outcome = engine.search_by_audio(clip(request.audio), search_options(request), _scope(context))
+        outcome = engine.search_by_audio(clip(request.audio), search_options(request), self._scope(context))
         self._stages("SearchByAudio", outcome)
         return search_response(outcome, engine.model.name, time.perf_counter() - started)
 
@@ -107,7 +118,7 @@ class ParaseekServicer(paraseek_pb2_grpc.ParaseekServicer):
     def Classify(self, request: paraseek_pb2.ClassifyRequest, context: grpc.ServicerContext) -> paraseek_pb2.ClassifyResponse:
         engine = self.engine
         groups = engine.classify(clip(request.audio), collection_name(request.collection),
-                                 list(request.styles), _scope(context))
+                                 list(request.styles), self._scope(context))
         return paraseek_pb2.ClassifyResponse(
             groups=[paraseek_pb2.GroupScores(group=group, tags=[paraseek_pb2.StyleTag(tag=t, score=s) for t, s in tags])
                     for group, tags in groups.items()],
@@ -116,7 +127,7 @@ class ParaseekServicer(paraseek_pb2_grpc.ParaseekServicer):
     @rpc
     def Rerank(self, request: paraseek_pb2.RerankRequest, context: grpc.ServicerContext) -> paraseek_pb2.RerankResponse:
         engine = self.engine
-        ranked = engine.rerank(request.text, list(request.clips), _scope(context))
+        ranked = engine.rerank(request.text, list(request.clips), self._scope(context))
         return paraseek_pb2.RerankResponse(ranked=[paraseek_pb2.RankedClip(index=i, score=s) for i, s in ranked],
                                            model=engine.model.name)
 
@@ -127,13 +138,13 @@ class ParaseekServicer(paraseek_pb2_grpc.ParaseekServicer):
 
     @rpc
     def EmbedText(self, request: paraseek_pb2.EmbedTextRequest, context: grpc.ServicerContext) -> paraseek_pb2.EmbedResponse:
-        return self._embeddings(self.engine.embed_text_request(list(request.texts), _scope(context)))
+        return self._embeddings(self.engine.embed_text_request(list(request.texts), self._scope(context)))
 
     @rpc
     def EmbedAudio(self, request: paraseek_pb2.EmbedAudioRequest, context: grpc.ServicerContext) -> paraseek_pb2.EmbedResponse:
         clips = [clip(c, f"clip {i}") for i, c in enumerate(request.clips)]
         collection = collection_name(request.collection)
-        return self._embeddings(self.engine.embed_audio_request(clips, collection, _scope(context)))
+        return self._embeddings(self.engine.embed_audio_request(clips, collection, self._scope(context)))
 
     @rpc
     def ListCollections(self, request: paraseek_pb2.ListCollectionsRequest,

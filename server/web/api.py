@@ -56,8 +56,6 @@ from paraseek.storage.types import canonical_id
 
 log = logging.getLogger("paraseek.server")
 STATIC_DIR = Path(__file__).parent / "static"
-#: Time one HTTP request may take before it answers DEADLINE_EXCEEDED (HTTP has no caller deadline).
-HTTP_DEADLINE_SECONDS = 30.0
 MAX_FACET_VALUES = 1000
 FLOAT_FACET_RANGES = 5
 #: The page may load only its own scripts, styles, images and audio.
@@ -124,7 +122,7 @@ def create_app(store: VectorStore, config: ServerConfig, engine: Callable[[], Qu
             explain_top=SearchOptions.explain_top if request.explain_top is None else request.explain_top,
             exact=request.exact)
         example = _clip(request.example, "example") if request.example is not None else None
-        scope = _scope()
+        scope = _scope(config.max_request_seconds)
         if example is not None and not request.text.strip() and not request.negatives:
             outcome = query_engine.search_by_audio(example, options, scope)
         else:
@@ -142,7 +140,8 @@ def create_app(store: VectorStore, config: ServerConfig, engine: Callable[[], Qu
     @api.post("/classify", response_model=models.ClassifyResponse, summary="Zero-shot styles of one clip")
     def classify(request: models.ClassifyRequest) -> models.ClassifyResponse:
         query_engine = engine()
-        groups = query_engine.classify(_clip(request.audio, "audio"), request.collection, request.styles, _scope())
+        groups = query_engine.classify(_clip(request.audio, "audio"), request.collection, request.styles,
+                                       _scope(config.max_request_seconds))
         return models.ClassifyResponse(
             groups=[models.GroupScores(group=group, tags=[models.StyleTag(tag=t, score=s) for t, s in tags])
                     for group, tags in groups.items()],
@@ -170,7 +169,7 @@ def create_app(store: VectorStore, config: ServerConfig, engine: Callable[[], Qu
                 raise InvalidArgument(f"field {field!r} cannot be counted: facets need a keyword, integer, bool or "
                                       f"float field of the schema of {collection.name!r}")
         query_filter = engine().build_filter(collection, _filter(request.filter), request.where)
-        scan = count_values(store, collection.name, query_filter, fields, _scope())
+        scan = count_values(store, collection.name, query_filter, fields, _scope(config.max_request_seconds))
         return models.FacetResponse(
             collection=collection.name, scanned=scan.scanned, complete=scan.complete,
             facets=[_facet(field, collection.payload_schema[field], scan.counts[field], request.limit)
@@ -227,8 +226,9 @@ def _page_end(top_k: int | None, offset: int) -> int:
     return offset + top_k
 
 
-def _scope() -> Scope:
-    deadline = time.monotonic() + HTTP_DEADLINE_SECONDS
+def _scope(seconds: float) -> Scope:
+    """HTTP has no caller deadline: a request may take ``seconds`` (the server's max_request_seconds)."""
+    deadline = time.monotonic() + seconds
     return Scope(time_remaining=lambda: deadline - time.monotonic())
 
 
