@@ -11,12 +11,13 @@ from typing import Any, TypeVar
 
 import grpc
 
-from paraseek.errors import Internal, ParaseekError, Unavailable, shorten, status_name
-from paraseek.limits import ERROR_TYPE_METADATA_KEY, MAX_ERROR_MESSAGE_CHARS, MAX_TOP_K
+from paraseek.errors import Internal, ParaseekError, Unavailable, status_name
+from paraseek.limits import MAX_TOP_K
 from paraseek.server.config import ServerConfig
 from paraseek.server.convert import clip, collection_info, collection_name, search_options, search_response
 from paraseek.server.engine import DEFAULT_EXAMPLE_WEIGHT, DEFAULT_NEGATIVE_WEIGHT, QueryEngine, Scope
 from paraseek.server.metrics import Metrics
+from paraseek.server.status import abort
 from paraseek.storage import VectorStore
 from paraseek.v1 import filter_pb2, paraseek_pb2, paraseek_pb2_grpc
 
@@ -61,8 +62,7 @@ def rpc(method: Callable[..., Response]) -> Callable[..., Response]:
             self.metrics.requests.labels(rpc=name, code=code).inc()
             self.metrics.stage_seconds.labels(rpc=name, stage="total").observe(elapsed)
             log.info("rpc", extra={"rpc": name, "code": code, "ms": round(elapsed * 1e3, 3), "peer": context.peer()})
-        context.set_trailing_metadata(((ERROR_TYPE_METADATA_KEY, type(failure).__name__),))
-        context.abort(grpc.StatusCode[code], shorten(failure, MAX_ERROR_MESSAGE_CHARS))
+        abort(context, failure)
 
     return handler
 

@@ -374,3 +374,24 @@ def test_the_request_ceiling_must_be_positive():
     for seconds in (0.0, -1.0, float("nan")):
         with pytest.raises(errors.InvalidArgument, match="max_request_seconds"):
             ServerConfig(max_request_seconds=seconds)
+
+
+# --- hostile requests are the caller's error, not the server's ---------------------------------------
+
+
+def test_undecodable_requests_and_bad_payload_paths_are_invalid_argument(store, model):
+    with running_server(store, model) as server, grpc.insecure_channel(server.address) as channel:
+        raw = channel.unary_unary("/paraseek.v1.Paraseek/Search")
+        with pytest.raises(grpc.RpcError) as undecodable:
+            raw(b"\x9b\xff\x00", timeout=10)
+        assert undecodable.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert ("paraseek-error-type", "InvalidArgument") in undecodable.value.trailing_metadata()
+        stub = paraseek_pb2_grpc.ParaseekStub(channel)
+        for path in ("a\x00b", "'; --", " ", "../x"):
+            with pytest.raises(grpc.RpcError) as bad_path:
+                stub.Search(paraseek_pb2.SearchRequest(collection="voices", text="calm", payload_fields=[path]),
+                            timeout=10)
+            assert bad_path.value.code() == grpc.StatusCode.INVALID_ARGUMENT, path
+        reply = stub.Search(paraseek_pb2.SearchRequest(collection="voices", text="calm", payload_fields=["speaker"]),
+                            timeout=10)
+        assert reply.hits and set(reply.hits[0].payload.keys()) == {"speaker"}
