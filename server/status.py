@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import grpc
 
@@ -11,10 +11,11 @@ from paraseek.errors import InvalidArgument, ParaseekError, shorten, status_name
 from paraseek.limits import ERROR_TYPE_METADATA_KEY, MAX_ERROR_MESSAGE_CHARS
 
 
-def abort(context: grpc.ServicerContext, error: ParaseekError) -> None:
+def abort(context: grpc.ServicerContext, error: ParaseekError) -> NoReturn:
     """End the call with ``error``'s status code, its (bounded) message and its class name in the trailing metadata."""
     context.set_trailing_metadata(((ERROR_TYPE_METADATA_KEY, type(error).__name__),))
     context.abort(grpc.StatusCode[status_name(error)], shorten(error, MAX_ERROR_MESSAGE_CHARS))
+    raise error  # not reached: gRPC's abort raises
 
 
 class _Undecodable:
