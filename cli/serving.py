@@ -43,14 +43,15 @@ def check_model_source(model: str | None, checkpoint: str | None, random_init: b
 @click.option("--collection", "default_collection", default=None, envvar="PARASEEK_COLLECTION",
               help="Collection or alias searched when a request names none.")
 @click.option("--read-token", default=None, envvar="PARASEEK_READ_TOKEN", help="Bearer token required for every RPC.")
-@click.option("--admin-token", default=None, envvar="PARASEEK_ADMIN_TOKEN", help="A second accepted token, for admins.")
+@click.option("--admin-token", default=None, envvar="PARASEEK_ADMIN_TOKEN",
+              help="A token that grants what the read token does, plus the metrics endpoint.")
 @click.option("--tls-cert", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="PEM certificate (chain) for TLS; needs --tls-key.")
 @click.option("--tls-key", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="PEM private key for TLS.")
 @click.option("--metrics-address", default=None, envvar="PARASEEK_METRICS_ADDRESS",
               help="HOST:PORT to serve Prometheus metrics on over HTTP (default: off). When tokens are set, "
-                   "scrapes need one of them as a bearer token too.")
+                   "scrapes need the admin token (the read token when no admin token is set).")
 @click.option("--metrics-port", type=click.IntRange(min=0, max=65535), default=0, show_default=True,
               help="Shorthand for --metrics-address on the --address host (0: off).")
 @click.option("--http", "http_address", default=None, envvar="PARASEEK_HTTP", metavar="HOST:PORT",
@@ -72,6 +73,8 @@ def check_model_source(model: str | None, checkpoint: str | None, random_init: b
               help="Most characters per encoder call.")
 @click.option("--max-wait-ms", type=click.FloatRange(min=0), default=2.0, show_default=True,
               help="Longest a text query waits for others to share its encoder call.")
+@click.option("--max-request-seconds", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True,
+              help="Longest any call may run: caps the client's deadline, and is the deadline of calls that set none.")
 @click.option("--grace", type=click.FloatRange(min=0), default=5.0, show_default=True,
               help="Seconds running calls may finish after SIGTERM; then they are cancelled.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info", show_default=True)

@@ -23,6 +23,7 @@ from paraseek.server.config import ServerConfig, split_address
 from paraseek.server.engine import QueryEngine
 from paraseek.server.metrics import Metrics, MetricsEndpoint
 from paraseek.server.service import ParaseekServicer
+from paraseek.server.status import RequestDecodingInterceptor
 from paraseek.storage import VectorStore, open_store
 from paraseek.v1 import paraseek_pb2, paraseek_pb2_grpc
 
@@ -123,7 +124,8 @@ class ParaseekServer:
         """
         config = self.config
         check_address_free(config.address)
-        interceptors = [TokenAuthInterceptor(config.tokens)] if config.tokens else []
+        interceptors: list[grpc.ServerInterceptor] = [TokenAuthInterceptor(config.tokens)] if config.tokens else []
+        interceptors.append(RequestDecodingInterceptor(SERVICE_NAME))
         self._executor = futures.ThreadPoolExecutor(max_workers=config.max_workers, thread_name_prefix="paraseek-rpc")
         server = grpc.server(
             self._executor,
@@ -154,7 +156,8 @@ class ParaseekServer:
         endpoint = config.metrics_endpoint
         if endpoint is not None:
             try:
-                self._metrics_http = self.metrics.serve_http(*endpoint, tokens=config.tokens)
+                self._metrics_http = self.metrics.serve_http(*endpoint, tokens=config.tokens,
+                                                             admin_tokens=config.admin_tokens)
             except OSError as error:
                 server.stop(0)
                 self._executor.shutdown(wait=False)

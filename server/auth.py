@@ -9,7 +9,7 @@ from typing import Any
 import grpc
 
 from paraseek.errors import Unauthenticated
-from paraseek.limits import ERROR_TYPE_METADATA_KEY
+from paraseek.server.status import abort
 
 #: Methods answered without a token: orchestrators probe health without credentials.
 PUBLIC_PREFIXES = ("/grpc.health.v1.Health/",)
@@ -50,8 +50,7 @@ class TokenAuthInterceptor(grpc.ServerInterceptor):
         error = Unauthenticated("missing or invalid bearer token (send 'authorization: Bearer <token>')")
 
         def refuse(request: object, context: grpc.ServicerContext) -> None:
-            context.set_trailing_metadata(((ERROR_TYPE_METADATA_KEY, type(error).__name__),))
-            context.abort(grpc.StatusCode.UNAUTHENTICATED, str(error))
+            abort(context, error)
 
         if handler.request_streaming or handler.response_streaming:
             def refuse_stream(request: object, context: grpc.ServicerContext) -> Any:

@@ -36,10 +36,11 @@ class ServerConfig:
 
     Metrics: Prometheus text over HTTP at ``metrics_address`` (``HOST:PORT``), or on the gRPC
     address's host at ``metrics_port``; neither serves none. When bearer tokens are configured, the
-    metrics endpoint requires one of them too. ``grace_seconds`` bounds a stop: calls still running
-    then are cancelled and stop at their next stage. ``http_address`` (``host:port``) also serves
-    the HTTP/JSON API and the workbench page; ``media_root`` is where relative payload ``path``
-    values of the clips it streams resolve.
+    metrics endpoint requires an admin token (see :attr:`admin_tokens`); the read token grants every RPC.
+    ``max_request_seconds`` caps every call's deadline (the client's, or this when it sets none).
+    ``grace_seconds`` bounds a stop: calls still running then are cancelled and stop at their next
+    stage. ``http_address`` (``host:port``) also serves the HTTP/JSON API and the workbench page;
+    ``media_root`` is where relative payload ``path`` values of the clips it streams resolve.
     """
 
     address: str = DEFAULT_SERVER_ADDRESS
@@ -74,6 +75,7 @@ class ServerConfig:
     max_batch_chars: int = 16_000
     max_wait_ms: float = 2.0
     grace_seconds: float = 5.0
+    max_request_seconds: float = 30.0
 
     def __post_init__(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -87,8 +89,9 @@ class ServerConfig:
         for name in ("cache_size", "metrics_port", "max_negatives", "max_wait_ms", "grace_seconds"):
             if getattr(self, name) < 0:
                 raise InvalidArgument(f"{name} must not be negative, got {getattr(self, name)}")
-        if self.max_audio_seconds <= 0:
-            raise InvalidArgument("max_audio_seconds must be positive")
+        for name in ("max_audio_seconds", "max_request_seconds"):
+            if not getattr(self, name) > 0:
+                raise InvalidArgument(f"{name} must be positive, got {getattr(self, name)}")
         if self.threads is not None and self.threads < 1:
             raise InvalidArgument("threads must be at least 1")
         if self.metrics_address is not None and self.metrics_port:
@@ -111,3 +114,8 @@ class ServerConfig:
     def tokens(self) -> tuple[str, ...]:
         """Bearer tokens the server accepts (empty: authentication is off)."""
         return tuple(t for t in (self.read_token, self.admin_token) if t)
+
+    @property
+    def admin_tokens(self) -> tuple[str, ...]:
+        """Bearer tokens that grant admin operations: the admin token, or the read token when there is none."""
+        return (self.admin_token,) if self.admin_token else self.tokens

@@ -6,11 +6,13 @@ import socket
 import socketserver
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from http import HTTPStatus
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_wsgi_app
 
+from paraseek.errors import ParaseekError, PermissionDenied, Unauthenticated, http_status
 from paraseek.server.auth import bearer_accepted
 
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
@@ -43,9 +45,19 @@ class Metrics:
         """Current value of one sample (0 when it has not been recorded yet)."""
         return self.registry.get_sample_value(name, labels or {}) or 0.0
 
-    def serve_http(self, host: str, port: int, tokens: Sequence[str] = ()) -> MetricsEndpoint:
-        """Expose ``/metrics`` on ``host:port`` (port 0: a free one), behind ``tokens`` when given."""
-        return MetricsEndpoint(make_wsgi_app(self.registry), host, port, tokens)
+    def serve_http(self, host: str, port: int, tokens: Sequence[str] = (),
+                   admin_tokens: Sequence[str] = ()) -> MetricsEndpoint:
+        """Expose ``/metrics`` on ``host:port`` (port 0: a free one), for ``admin_tokens`` when tokens are given."""
+        return MetricsEndpoint(make_wsgi_app(self.registry), host, port, tokens, admin_tokens)
+
+
+def _refuse(start_response: Callable[..., Any], error: ParaseekError) -> list[bytes]:
+    status = http_status(error)
+    headers = [("Content-Type", "text/plain; charset=utf-8")]
+    if isinstance(error, Unauthenticated):
+        headers.append(("WWW-Authenticate", 'Bearer realm="paraseek metrics"'))
+    start_response(f"{status} {HTTPStatus(status).phrase}", headers)
+    return [f"{error}\n".encode()]
 
 
 class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
@@ -62,17 +74,24 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 class MetricsEndpoint:
-    """A running HTTP endpoint for metrics; requests need ``Authorization: Bearer <token>`` if tokens are set."""
+    """A running HTTP endpoint for metrics.
 
-    def __init__(self, app: WSGIApp, host: str, port: int, tokens: Sequence[str] = ()) -> None:
+    With ``tokens`` set, requests need ``Authorization: Bearer <token>`` for one of ``admin_tokens``:
+    no valid token answers 401, a valid token that is not an admin one 403 (``PermissionDenied``).
+    """
+
+    def __init__(self, app: WSGIApp, host: str, port: int, tokens: Sequence[str] = (),
+                 admin_tokens: Sequence[str] = ()) -> None:
         accepted = [token.encode() for token in tokens]
+        admins = [token.encode() for token in admin_tokens]
 
         def guarded(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-            if accepted and not bearer_accepted(environ.get("HTTP_AUTHORIZATION", ""), accepted):
-                start_response("401 Unauthorized", [("Content-Type", "text/plain; charset=utf-8"),
-                                                    ("WWW-Authenticate", 'Bearer realm="paraseek metrics"')])
-                return [b"missing or invalid bearer token\n"]
-            return app(environ, start_response)
+            authorization = environ.get("HTTP_AUTHORIZATION", "")
+            if not accepted or bearer_accepted(authorization, admins):
+                return app(environ, start_response)
+            if bearer_accepted(authorization, accepted):
+                return _refuse(start_response, PermissionDenied("the metrics endpoint needs the admin token"))
+            return _refuse(start_response, Unauthenticated("missing or invalid bearer token"))
 
         server_class = _ThreadingWSGIServerV6 if ":" in host else _ThreadingWSGIServer
         self._server = make_server(host, port, guarded, server_class=server_class, handler_class=_QuietHandler)

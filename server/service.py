@@ -12,9 +12,9 @@ from typing import Any, TypeVar
 
 import grpc
 
-from paraseek.errors import Internal, ParaseekError, Unavailable, shorten, status_name
+from paraseek.errors import Internal, ParaseekError, Unavailable, status_name
 from paraseek.filter_proto import filter_from_proto
-from paraseek.limits import ERROR_TYPE_METADATA_KEY, MAX_ERROR_MESSAGE_CHARS, MAX_TOP_K
+from paraseek.limits import MAX_TOP_K
 from paraseek.server.config import ServerConfig
 from paraseek.server.convert import (
     clip,
@@ -29,6 +29,7 @@ from paraseek.server.engine import DEFAULT_EXAMPLE_WEIGHT, DEFAULT_NEGATIVE_WEIG
 from paraseek.server.facets import DEFAULT_FACET_VALUES
 from paraseek.server.media import content_type
 from paraseek.server.metrics import Metrics
+from paraseek.server.status import abort
 from paraseek.storage import VectorStore
 from paraseek.v1 import filter_pb2, paraseek_pb2, paraseek_pb2_grpc
 
@@ -38,8 +39,16 @@ Response = TypeVar("Response")
 AUDIO_CHUNK_BYTES = 256 * 1024
 
 
-def _scope(context: grpc.ServicerContext) -> Scope:
-    return Scope(time_remaining=context.time_remaining, is_active=context.is_active)
+def request_scope(context: grpc.ServicerContext, max_seconds: float) -> Scope:
+    """The call's deadline: the client's, capped at ``max_seconds`` from now (the default when it sets none)."""
+    ceiling = time.monotonic() + max_seconds
+
+    def remaining() -> float:
+        own = ceiling - time.monotonic()
+        requested = context.time_remaining()
+        return own if requested is None else min(own, requested)
+
+    return Scope(time_remaining=remaining, is_active=context.is_active)
 
 
 def rpc(method: Callable[..., Response]) -> Callable[..., Response]:
@@ -67,9 +76,7 @@ def rpc(method: Callable[..., Response]) -> Callable[..., Response]:
             self.metrics.requests.labels(rpc=name, code=code).inc()
             self.metrics.stage_seconds.labels(rpc=name, stage="total").observe(elapsed)
             log.info("rpc", extra={"rpc": name, "code": code, "ms": round(elapsed * 1e3, 3), "peer": context.peer()})
-        context.set_trailing_metadata(((ERROR_TYPE_METADATA_KEY, type(failure).__name__),))
-        context.abort(grpc.StatusCode[code], shorten(failure, MAX_ERROR_MESSAGE_CHARS))
-        raise AssertionError("context.abort raises")  # grpc is untyped: tell the checker this path ends
+        abort(context, failure)
 
     return handler
 
@@ -93,13 +100,16 @@ class ParaseekServicer(paraseek_pb2_grpc.ParaseekServicer):
             raise Unavailable("the model is still loading; retry shortly")
         return self._engine
 
+    def _scope(self, context: grpc.ServicerContext) -> Scope:
+        return request_scope(context, self.config.max_request_seconds)
+
     def _stages(self, rpc_name: str, outcome: Any) -> None:
         self.metrics.stage_seconds.labels(rpc=rpc_name, stage="encode").observe(outcome.encode_seconds)
         self.metrics.stage_seconds.labels(rpc=rpc_name, stage="search").observe(outcome.search_seconds)
 
     @rpc
     def Search(self, request: paraseek_pb2.SearchRequest, context: grpc.ServicerContext) -> paraseek_pb2.SearchResponse:
-        return self.search(request, _scope(context))
+        return self.search(request, self._scope(context))
 
     def search(self, request: paraseek_pb2.SearchRequest, scope: Scope) -> paraseek_pb2.SearchResponse:
         """The answer to a SearchRequest (the Search RPC, and in-process searches without a server)."""
@@ -118,7 +128,7 @@ class ParaseekServicer(paraseek_pb2_grpc.ParaseekServicer):
                       context: grpc.ServicerContext) -> paraseek_pb2.SearchResponse:
         started = time.perf_counter()
         engine = self.engine
-        outcome = engine.search_by_audio(clip(request.audio), search_options(request), _scope(context))
+        outcome = engine.search_by_audio(clip(request.audio), search_options(request), self._scope(context))
         self._stages("SearchByAudio", outcome)
         return search_response(outcome, engine.model.name, time.perf_counter() - started)
 
@@ -126,7 +136,7 @@ class ParaseekServicer(paraseek_pb2_grpc.ParaseekServicer):
     def Classify(self, request: paraseek_pb2.ClassifyRequest, context: grpc.ServicerContext) -> paraseek_pb2.ClassifyResponse:
         engine = self.engine
         groups = engine.classify(clip(request.audio), collection_name(request.collection),
-                                 list(request.styles), _scope(context))
+                                 list(request.styles), self._scope(context))
         return paraseek_pb2.ClassifyResponse(
             groups=[paraseek_pb2.GroupScores(group=group, tags=[paraseek_pb2.StyleTag(tag=t, score=s) for t, s in tags])
                     for group, tags in groups.items()],
@@ -135,7 +145,7 @@ class ParaseekServicer(paraseek_pb2_grpc.ParaseekServicer):
     @rpc
     def Rerank(self, request: paraseek_pb2.RerankRequest, context: grpc.ServicerContext) -> paraseek_pb2.RerankResponse:
         engine = self.engine
-        ranked = engine.rerank(request.text, list(request.clips), _scope(context))
+        ranked = engine.rerank(request.text, list(request.clips), self._scope(context))
         return paraseek_pb2.RerankResponse(ranked=[paraseek_pb2.RankedClip(index=i, score=s) for i, s in ranked],
                                            model=engine.model.name)
 
@@ -146,13 +156,13 @@ class ParaseekServicer(paraseek_pb2_grpc.ParaseekServicer):
 
     @rpc
     def EmbedText(self, request: paraseek_pb2.EmbedTextRequest, context: grpc.ServicerContext) -> paraseek_pb2.EmbedResponse:
-        return self._embeddings(self.engine.embed_text_request(list(request.texts), _scope(context)))
+        return self._embeddings(self.engine.embed_text_request(list(request.texts), self._scope(context)))
 
     @rpc
     def EmbedAudio(self, request: paraseek_pb2.EmbedAudioRequest, context: grpc.ServicerContext) -> paraseek_pb2.EmbedResponse:
         clips = [clip(c, f"clip {i}") for i, c in enumerate(request.clips)]
         collection = collection_name(request.collection)
-        return self._embeddings(self.engine.embed_audio_request(clips, collection, _scope(context)))
+        return self._embeddings(self.engine.embed_audio_request(clips, collection, self._scope(context)))
 
     @rpc
     def ListCollections(self, request: paraseek_pb2.ListCollectionsRequest,
@@ -183,7 +193,7 @@ class ParaseekServicer(paraseek_pb2_grpc.ParaseekServicer):
         structured = filter_from_proto(request.filter) if request.HasField("filter") else None
         limit = request.limit if request.HasField("limit") else DEFAULT_FACET_VALUES
         outcome = self.engine.facet(request.collection, list(request.fields), structured, request.where, limit,
-                                    _scope(context))
+                                    self._scope(context))
         return facet_response(outcome)
 
     @rpc

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,7 +20,7 @@ from paraseek.server.app import ParaseekServer
 from paraseek.server.config import ServerConfig
 from paraseek.storage import FieldType, Point, VectorStore
 from paraseek.storage.catalog import BuildRecord, ModelSignature, create_collection
-from paraseek.testing import tone, write_audio
+from paraseek.testing import tiny_paraspeechclap_config, tone, write_audio
 
 DEMO_SCHEMA: dict[str, FieldType] = {
     "gender": FieldType.KEYWORD,
@@ -78,3 +84,63 @@ def running_server(store: VectorStore, model: EmbeddingModel, **settings: Any) -
         yield server
     finally:
         server.stop(grace=0)
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class ServeProcess:
+    """A ``paraseek serve`` child process; its JSON log lines go to ``log``."""
+
+    process: subprocess.Popen[bytes]
+    address: str
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self, signum: int = signal.SIGTERM, timeout: float = 60.0) -> int:
+        """Send ``signum`` and wait for the exit status."""
+        if self.process.poll() is None:
+            self.process.send_signal(signum)
+        return self.process.wait(timeout)
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@contextmanager
+def serve_process(data_dir: Path, workdir: Path, *extra: str, collection: str = "voices",
+                  ready_timeout: float = 120.0) -> Iterator[ServeProcess]:
+    """``paraseek serve`` of ``data_dir`` with the random-weight tiny model on a free loopback port, ready.
+
+    Files (the model config, the log) go to ``workdir``. The process is killed if still running at exit.
+    """
+    from paraseek.client import Client
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = workdir / "tiny.json"
+    config.write_text(json.dumps(tiny_paraspeechclap_config().to_dict()))
+    address = f"127.0.0.1:{free_port()}"
+    log = workdir / f"serve-{address.rsplit(':', 1)[1]}.log"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PARASEEK_COLLECTION": collection}
+    with log.open("wb") as sink:
+        process = subprocess.Popen([sys.executable, "-m", "paraseek.cli.main", "serve", "--address", address,
+                                    "--data-dir", str(data_dir), "--model", str(config), "--random-init",
+                                    "--threads", "1", "--grace", "1", *extra],
+                                   env=env, stdout=sink, stderr=subprocess.STDOUT)
+    served = ServeProcess(process, address, log)
+    try:
+        with Client(address, retries=40, backoff=0.25) as client:
+            client.wait_ready(timeout=ready_timeout)
+        yield served
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

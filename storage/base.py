@@ -285,9 +285,9 @@ def unique_ids(ids: Sequence[str]) -> list[str]:
 
 
 def payload_selector(with_payload: bool | Sequence[str]) -> bool | list[str]:
-    """Validate ``with_payload``: a bool or a list of payload keys."""
+    """Validate ``with_payload``: a bool or a list of payload field paths."""
     if isinstance(with_payload, bool):
         return with_payload
-    if isinstance(with_payload, str) or not all(isinstance(k, str) and k for k in with_payload):
+    if isinstance(with_payload, str):
         raise InvalidArgument("with_payload must be a bool or a list of payload keys")
-    return list(with_payload)
+    return [check_field_path(key, "with_payload") for key in with_payload]

@@ -181,6 +181,19 @@ def test_metrics_listen_on_the_chosen_address_and_require_tokens(store, model):
         assert server.metrics_address == f"127.0.0.1:{port}"
 
 
+def test_metrics_need_the_admin_token_when_one_is_set(store, model):
+    port = free_port()
+    with running_server(store, model, metrics_address=f"127.0.0.1:{port}", read_token="r3ad",
+                        admin_token="adm1n") as server:
+        url = f"http://127.0.0.1:{port}/metrics"
+        assert fetch_metrics(url)[0] == errors.http_status(errors.Unauthenticated("")) == 401
+        assert fetch_metrics(url, "r3ad")[0] == errors.http_status(errors.PermissionDenied("")) == 403
+        status, body = fetch_metrics(url, "adm1n")
+        assert status == 200 and "paraseek_model_ready 1.0" in body
+        with Client(server.address, token="r3ad") as client:
+            assert client.search("a voice", collection="voices").collection == "voices"
+
+
 def test_metrics_default_to_the_grpc_host():
     config = ServerConfig(address="127.0.0.1:0", metrics_port=9999)
     assert config.metrics_endpoint == ("127.0.0.1", 9999)
@@ -343,3 +356,44 @@ def test_sigterm_with_a_vanished_data_dir_exits_cleanly(tmp_path, model):
     assert process.returncode == 0, stderr
     records = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
     assert records[-1]["message"] == "stopped"
+
+
+# --- every call has a deadline ---------------------------------------------------------------------
+
+
+def test_a_call_without_a_deadline_gets_the_servers_ceiling(store, model):
+    with running_server(store, model, max_request_seconds=1e-6) as server:
+        with Client(server.address, timeout=None, retries=0) as client:
+            with pytest.raises(errors.DeadlineExceeded):
+                client.search("a voice never cached before", collection="voices")
+            with pytest.raises(errors.DeadlineExceeded):
+                client.search("another voice", collection="voices", timeout=60)
+    with running_server(store, model) as server, Client(server.address, timeout=None) as client:
+        assert len(client.search("a voice never cached before", collection="voices", top_k=2)) == 2
+
+
+def test_the_request_ceiling_must_be_positive():
+    for seconds in (0.0, -1.0, float("nan")):
+        with pytest.raises(errors.InvalidArgument, match="max_request_seconds"):
+            ServerConfig(max_request_seconds=seconds)
+
+
+# --- hostile requests are the caller's error, not the server's ---------------------------------------
+
+
+def test_undecodable_requests_and_bad_payload_paths_are_invalid_argument(store, model):
+    with running_server(store, model) as server, grpc.insecure_channel(server.address) as channel:
+        raw = channel.unary_unary("/paraseek.v1.Paraseek/Search")
+        with pytest.raises(grpc.RpcError) as undecodable:
+            raw(b"\x9b\xff\x00", timeout=10)
+        assert undecodable.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert ("paraseek-error-type", "InvalidArgument") in undecodable.value.trailing_metadata()
+        stub = paraseek_pb2_grpc.ParaseekStub(channel)
+        for path in ("a\x00b", "'; --", " ", "../x"):
+            with pytest.raises(grpc.RpcError) as bad_path:
+                stub.Search(paraseek_pb2.SearchRequest(collection="voices", text="calm", payload_fields=[path]),
+                            timeout=10)
+            assert bad_path.value.code() == grpc.StatusCode.INVALID_ARGUMENT, path
+        reply = stub.Search(paraseek_pb2.SearchRequest(collection="voices", text="calm", payload_fields=["speaker"]),
+                            timeout=10)
+        assert reply.hits and set(reply.hits[0].payload.keys()) == {"speaker"}

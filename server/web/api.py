@@ -52,8 +52,6 @@ from paraseek.storage import CollectionInfo, FieldType, VectorStore
 
 log = logging.getLogger("paraseek.server")
 STATIC_DIR = Path(__file__).parent / "static"
-#: Time one HTTP request may take before it answers DEADLINE_EXCEEDED (HTTP has no caller deadline).
-HTTP_DEADLINE_SECONDS = 30.0
 #: The page may load only its own scripts, styles, images and audio.
 PAGE_POLICY = ("default-src 'self'; img-src 'self' data:; media-src 'self' blob:; connect-src 'self'; "
                "object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
@@ -119,7 +117,7 @@ def create_app(store: VectorStore, config: ServerConfig, engine: Callable[[], Qu
             explain_top=SearchOptions.explain_top if request.explain_top is None else request.explain_top,
             exact=request.exact, offset=request.offset)
         example = _clip(request.example, "example") if request.example is not None else None
-        scope = _scope()
+        scope = _scope(config.max_request_seconds)
         if example is not None and not request.text.strip() and not request.negatives:
             outcome = query_engine.search_by_audio(example, options, scope)
         else:
@@ -137,7 +135,8 @@ def create_app(store: VectorStore, config: ServerConfig, engine: Callable[[], Qu
     @api.post("/classify", response_model=models.ClassifyResponse, summary="Zero-shot styles of one clip")
     def classify(request: models.ClassifyRequest) -> models.ClassifyResponse:
         query_engine = engine()
-        groups = query_engine.classify(_clip(request.audio, "audio"), request.collection, request.styles, _scope())
+        groups = query_engine.classify(_clip(request.audio, "audio"), request.collection, request.styles,
+                                       _scope(config.max_request_seconds))
         return models.ClassifyResponse(
             groups=[models.GroupScores(group=group, tags=[models.StyleTag(tag=t, score=s) for t, s in tags])
                     for group, tags in groups.items()],
@@ -155,7 +154,8 @@ def create_app(store: VectorStore, config: ServerConfig, engine: Callable[[], Qu
     @api.post("/collections/{name}/facets", response_model=models.FacetResponse,
               summary="Value counts of payload fields over the points matching a filter")
     def facets(name: str, request: models.FacetRequest) -> models.FacetResponse:
-        outcome = engine().facet(name, request.fields, _filter(request.filter), request.where, request.limit, _scope())
+        outcome = engine().facet(name, request.fields, _filter(request.filter), request.where, request.limit,
+                                 _scope(config.max_request_seconds))
         return models.FacetResponse(collection=outcome.collection, scanned=outcome.scanned, complete=outcome.complete,
                                     facets=[_facet(facet) for facet in outcome.facets])
 
@@ -196,8 +196,9 @@ def create_app(store: VectorStore, config: ServerConfig, engine: Callable[[], Qu
     return app
 
 
-def _scope() -> Scope:
-    deadline = time.monotonic() + HTTP_DEADLINE_SECONDS
+def _scope(seconds: float) -> Scope:
+    """HTTP has no caller deadline: a request may take ``seconds`` (the server's max_request_seconds)."""
+    deadline = time.monotonic() + seconds
     return Scope(time_remaining=lambda: deadline - time.monotonic())
 
 
