@@ -56,11 +56,6 @@ class Scope:
         """Seconds left before the caller's deadline (``None``: no deadline)."""
         return self._time_remaining()
 
-    def deadline(self) -> float | None:
-        """The caller's deadline as a ``time.monotonic()`` value (``None``: no deadline)."""
-        remaining = self._time_remaining()
-        return None if remaining is None else time.monotonic() + remaining
-
     def active(self) -> bool:
         """Whether the caller is still waiting for the answer."""
         return self._is_active()

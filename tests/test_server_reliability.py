@@ -362,12 +362,12 @@ def test_sigterm_with_a_vanished_data_dir_exits_cleanly(tmp_path, model):
 
 
 def test_a_call_without_a_deadline_gets_the_servers_ceiling(store, model):
-    with running_server(store, model, max_request_seconds=1e-6) as server:
-        with Client(server.address, timeout=None, retries=0) as client:
-            with pytest.raises(errors.DeadlineExceeded):
-                client.search("a voice never cached before", collection="voices")
-            with pytest.raises(errors.DeadlineExceeded):
-                client.search("another voice", collection="voices", timeout=60)
+    with (running_server(store, model, max_request_seconds=1e-6) as server,
+          Client(server.address, timeout=None, retries=0) as client):
+        with pytest.raises(errors.DeadlineExceeded):
+            client.search("a voice never cached before", collection="voices")
+        with pytest.raises(errors.DeadlineExceeded):
+            client.search("another voice", collection="voices", timeout=60)
     with running_server(store, model) as server, Client(server.address, timeout=None) as client:
         assert len(client.search("a voice never cached before", collection="voices", top_k=2)) == 2
 
