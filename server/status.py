@@ -26,7 +26,7 @@ class _Undecodable:
 
 
 class RequestDecodingInterceptor(grpc.ServerInterceptor):
-    """Answers INVALID_ARGUMENT (``InvalidArgument``) to unary calls of ``service`` whose request does not parse.
+    """Answers INVALID_ARGUMENT (``InvalidArgument``) to calls of ``service`` whose single request does not parse.
 
     Without it gRPC answers such calls INTERNAL, as if the server were at fault.
     """
@@ -39,9 +39,11 @@ class RequestDecodingInterceptor(grpc.ServerInterceptor):
         handler = continuation(handler_call_details)
         method = handler_call_details.method
         if (handler is None or not method.startswith(self._prefix) or handler.request_streaming
-                or handler.response_streaming or handler.request_deserializer is None):
+                or handler.request_deserializer is None):
             return handler
-        parse, behaviour = handler.request_deserializer, handler.unary_unary
+        parse = handler.request_deserializer
+        streaming = handler.response_streaming
+        behaviour = handler.unary_stream if streaming else handler.unary_unary
         name = method.removeprefix(self._prefix)
 
         def tolerant_parse(data: bytes) -> Any:
@@ -56,4 +58,5 @@ class RequestDecodingInterceptor(grpc.ServerInterceptor):
                                                f"({type(request.error).__name__}: {shorten(request.error)})"))
             return behaviour(request, context)
 
-        return grpc.unary_unary_rpc_method_handler(guarded, tolerant_parse, handler.response_serializer)
+        make = grpc.unary_stream_rpc_method_handler if streaming else grpc.unary_unary_rpc_method_handler
+        return make(guarded, tolerant_parse, handler.response_serializer)
