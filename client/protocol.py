@@ -13,19 +13,7 @@ import grpc
 import numpy as np
 from google.protobuf import json_format
 
-from paraseek.client.types import (
-    CollectionSummary,
-    Facet,
-    FacetCount,
-    FacetRange,
-    FacetResult,
-    RankedClip,
-    SearchHit,
-    SearchResult,
-    ServerInfo,
-    StoredClip,
-    StyleScore,
-)
+from paraseek.client import types as results
 from paraseek.errors import DeadlineExceeded, InvalidArgument, ParaseekError, Unavailable, error_for_status
 from paraseek.filter_proto import filter_to_proto
 from paraseek.filters import Filter, filter_from_dict
@@ -182,39 +170,40 @@ def struct_dict(message: Any) -> dict[str, Any]:
     return _plain(json_format.MessageToDict(message))
 
 
-def search_result(response: paraseek_pb2.SearchResponse) -> SearchResult:
-    hits = [SearchHit(id=hit.id, score=hit.score, payload=struct_dict(hit.payload),
-                      styles={group: [StyleScore(t.tag, t.score) for t in tags.tags] for group, tags in hit.styles.items()})
+def search_result(response: paraseek_pb2.SearchResponse) -> results.SearchResult:
+    hits = [results.SearchHit(id=hit.id, score=hit.score, payload=struct_dict(hit.payload),
+                              styles={group: [results.StyleScore(t.tag, t.score) for t in tags.tags]
+                                      for group, tags in hit.styles.items()})
             for hit in response.hits]
     timing = response.timing
-    return SearchResult(hits=hits, collection=response.collection, model=response.model, encode_ms=timing.encode_ms,
+    return results.SearchResult(hits=hits, collection=response.collection, model=response.model, encode_ms=timing.encode_ms,
                         search_ms=timing.search_ms, total_ms=timing.total_ms, text_cached=response.text_cached)
 
 
-def classification(response: paraseek_pb2.ClassifyResponse) -> dict[str, list[StyleScore]]:
-    return {group.group: [StyleScore(t.tag, t.score) for t in group.tags] for group in response.groups}
+def classification(response: paraseek_pb2.ClassifyResponse) -> dict[str, list[results.StyleScore]]:
+    return {group.group: [results.StyleScore(t.tag, t.score) for t in group.tags] for group in response.groups}
 
 
-def ranking(response: paraseek_pb2.RerankResponse) -> list[RankedClip]:
-    return [RankedClip(index=r.index, score=r.score) for r in response.ranked]
+def ranking(response: paraseek_pb2.RerankResponse) -> list[results.RankedClip]:
+    return [results.RankedClip(index=r.index, score=r.score) for r in response.ranked]
 
 
 def embeddings(response: paraseek_pb2.EmbedResponse) -> np.ndarray:
     return np.array([list(e.values) for e in response.embeddings], dtype=np.float32)
 
 
-def collection_summaries(response: paraseek_pb2.ListCollectionsResponse) -> list[CollectionSummary]:
+def collection_summaries(response: paraseek_pb2.ListCollectionsResponse) -> list[results.CollectionSummary]:
     return [collection_summary(info) for info in response.collections]
 
 
-def collection_summary(info: paraseek_pb2.CollectionInfo) -> CollectionSummary:
-    return CollectionSummary(name=info.name, aliases=list(info.aliases), count=info.count, dim=info.dim,
+def collection_summary(info: paraseek_pb2.CollectionInfo) -> results.CollectionSummary:
+    return results.CollectionSummary(name=info.name, aliases=list(info.aliases), count=info.count, dim=info.dim,
                              model=info.model, model_fingerprint=info.model_fingerprint,
                              payload_schema=dict(info.payload_schema), metadata=struct_dict(info.metadata))
 
 
-def server_info_result(info: paraseek_pb2.ServerInfo) -> ServerInfo:
-    return ServerInfo(model=info.model, model_fingerprint=info.model_fingerprint, embedding_dim=info.embedding_dim,
+def server_info_result(info: paraseek_pb2.ServerInfo) -> results.ServerInfo:
+    return results.ServerInfo(model=info.model, model_fingerprint=info.model_fingerprint, embedding_dim=info.embedding_dim,
                       sample_rate=info.sample_rate,
                       style_groups={g: list(tags.values) for g, tags in info.style_groups.items()},
                       default_collection=info.default_collection, max_text_chars=info.max_text_chars,
@@ -260,18 +249,18 @@ def facet_request(collection: str | None, fields: Sequence[str] | None, where: s
                                      limit=limit, **filter_field(filter))
 
 
-def facet_result(response: paraseek_pb2.FacetResponse) -> FacetResult:
-    facets = {facet.field: Facet(
+def facet_result(response: paraseek_pb2.FacetResponse) -> results.FacetResult:
+    facets = {facet.field: results.Facet(
         field=facet.field, type=facet.type, other=facet.other,
-        values=[FacetCount(_plain(json_format.MessageToDict(v.value)), v.count) for v in facet.values],
-        ranges=[FacetRange(r.gte, r.lt if r.HasField("lt") else None, r.count) for r in facet.ranges])
+        values=[results.FacetCount(_plain(json_format.MessageToDict(v.value)), v.count) for v in facet.values],
+        ranges=[results.FacetRange(r.gte, r.lt if r.HasField("lt") else None, r.count) for r in facet.ranges])
         for facet in response.facets}
-    return FacetResult(collection=response.collection, facets=facets, scanned=response.scanned,
+    return results.FacetResult(collection=response.collection, facets=facets, scanned=response.scanned,
                        complete=response.complete)
 
 
-def stored_clip(point: paraseek_pb2.Point) -> StoredClip:
-    return StoredClip(id=point.id, collection=point.collection, payload=struct_dict(point.payload))
+def stored_clip(point: paraseek_pb2.Point) -> results.StoredClip:
+    return results.StoredClip(id=point.id, collection=point.collection, payload=struct_dict(point.payload))
 
 
 def audio_bytes(chunks: Sequence[paraseek_pb2.AudioChunk]) -> bytes:
