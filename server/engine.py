@@ -34,7 +34,7 @@ from paraseek.server.config import MAX_EXPLAIN_TOP, ServerConfig
 from paraseek.server.facets import FacetOutcome, count_facets
 from paraseek.server.media import clip_file
 from paraseek.server.metrics import Metrics
-from paraseek.server.models import ModelLoader, ModelPool, ModelStatus, ServedModel, source_loader
+from paraseek.server.models import ModelPool, ModelStatus, ServedModel, source_loader
 from paraseek.storage import CollectionInfo, Hit, Point, VectorStore
 from paraseek.storage.base import Deadline
 from paraseek.storage.catalog import ModelSignature
@@ -168,20 +168,19 @@ class QueryEngine:
     """Serves queries against ``store``; thread-safe.
 
     ``model`` is the default model (calls that name no collection); a collection is served with
-    the model it was built with, which ``loader`` (default: ``load_model`` on the config's device)
-    loads from the collection's record on first use, within the config's model memory budget.
+    the model it was built with, loaded from the collection's record (``load_model`` on the config's
+    device) on first use, within the config's model memory budget.
 
     Query vectors: a description ``t`` with negatives ``n_i`` (weights ``w_i``) gives
     ``normalise(t - sum w_i n_i)``; an example clip ``c`` with weight ``a`` then gives
     ``normalise(a c + (1 - a) q)``. All embeddings are unit length.
     """
 
-    def __init__(self, model: EmbeddingModel, store: VectorStore, config: ServerConfig, metrics: Metrics,
-                 loader: ModelLoader | None = None) -> None:
+    def __init__(self, model: EmbeddingModel, store: VectorStore, config: ServerConfig, metrics: Metrics) -> None:
         self.store = store
         self.config = config
         self.metrics = metrics
-        self.models = ModelPool(model, config, metrics, loader or source_loader(config))
+        self.models = ModelPool(model, config, metrics, source_loader(config))
         self.cache = EmbeddingCache(config.cache_size)  # keyed by (model fingerprint, text)
 
     @property
