@@ -35,11 +35,17 @@ def check_model_source(model: str | None, checkpoint: str | None, random_init: b
 @click.option("--qdrant-url", default=None, envvar="PARASEEK_QDRANT_URL", help="Serve from this Qdrant server instead.")
 @click.option("--qdrant-api-key", default=None, envvar="PARASEEK_QDRANT_API_KEY", help="API key of the Qdrant server.")
 @click.option("--model", default=None, envvar="PARASEEK_MODEL",
-              help="Registered model name or model config file (default: paraseek-mini).")
+              help="Default model, loaded at start: registered name or model config file (default: paraseek-mini). "
+                   "It answers calls that name no collection (EmbedText, Rerank, Classify).")
 @click.option("--checkpoint", default=None, help="Weights file or hf-hub:owner/repo for --model.")
 @click.option("--random-init", is_flag=True, help="Seeded random weights instead of a checkpoint (benchmarks).")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
 @click.option("--dtype", type=click.Choice(["float32", "bfloat16", "float16"]), default="float32", show_default=True)
+@click.option("--model-memory-mb", type=click.IntRange(min=1), default=4096, show_default=True,
+              envvar="PARASEEK_MODEL_MEMORY_MB",
+              help="Memory the loaded models may take together. A collection built with another model than "
+                   "--model is served with its own model, loaded on its first request; the least recently used "
+                   "model no request is using is unloaded to make room.")
 @click.option("--collection", "default_collection", default=None, envvar="PARASEEK_COLLECTION",
               help="Collection or alias searched when a request names none.")
 @click.option("--read-token", default=None, envvar="PARASEEK_READ_TOKEN", help="Bearer token required for every RPC.")

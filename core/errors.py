@@ -85,6 +85,10 @@ class ModelMismatch(FailedPrecondition):
     """The collection was built with another model than the one used to query it."""
 
 
+class ModelUnavailable(FailedPrecondition):
+    """The model a collection was built with cannot be loaded here (unknown model, weights not available)."""
+
+
 class CheckpointError(FailedPrecondition):
     """A checkpoint file cannot be read or does not fit the model architecture."""
 
@@ -230,6 +234,7 @@ _BY_NAME: dict[str, type[ParaseekError]] = {
         MediaUnavailable,
         StoreLocked,
         ModelMismatch,
+        ModelUnavailable,
         CheckpointError,
         WeightsUnavailable,
     ]

@@ -76,7 +76,7 @@ def prepare_target(store: VectorStore, alias: str, model: EmbeddingModel, schema
             return Target(alias=alias, collection=info.name, created=False, swap_alias=True)
     name = version_name(alias, max(existing, default=0) + 1)
     record = BuildRecord.new(signature, corpus=corpus, alias=alias, style_groups=model.style_groups(),
-                             payload_schema=schema)
+                             payload_schema=schema, source=model.source)
     create_collection(store, name, record, payload_schema=schema, **(collection_options or {}))
     if current is None and not reindex:
         store.set_alias(alias, name)

@@ -26,8 +26,12 @@ class ServerConfig:
 
     Storage: the embedded store in ``data_dir`` (default ``$PARASEEK_DATA_DIR``) unless
     ``qdrant_url`` names a Qdrant server. Model: ``model`` (registered name, default the shipped
-    model) with optional ``checkpoint``. Security: bearer tokens (``read_token``, ``admin_token``;
-    none means no authentication) and TLS (``tls_cert`` + ``tls_key``, PEM files). Speed: an LRU
+    model) with optional ``checkpoint``: the default model, loaded at start, for calls that name no
+    collection. A collection built with another model is served with that model (its recorded
+    name, fingerprint and source), loaded on first use; the loaded models together stay within
+    ``model_memory_mb`` (the least recently used one no request holds is evicted). Security:
+    bearer tokens (``read_token``, ``admin_token``; none means no authentication) and TLS
+    (``tls_cert`` + ``tls_key``, PEM files). Speed: an LRU
     cache of ``cache_size`` text embeddings (0 disables it) and a micro-batcher that merges
     concurrent text queries into one encoder call of at most ``max_batch`` texts, waiting at most
     ``max_wait_ms`` for company; large requests are encoded in turns of at most ``max_batch`` texts
@@ -51,6 +55,7 @@ class ServerConfig:
     checkpoint: str | None = None
     device: str = "cpu"
     dtype: str = "float32"
+    model_memory_mb: int = 4096
     default_collection: str | None = None
     read_token: str | None = None
     admin_token: str | None = None
@@ -83,7 +88,7 @@ class ServerConfig:
         if self.admin_token is not None and self.read_token is None:
             raise InvalidArgument("an admin token needs a read token too (give both, or neither)")
         for name in ("max_workers", "max_concurrent_rpcs", "max_message_bytes", "max_text_chars", "max_batch",
-                     "max_batch_chars", "max_rerank_clips", "max_embed_texts"):
+                     "max_batch_chars", "max_rerank_clips", "max_embed_texts", "model_memory_mb"):
             if getattr(self, name) < 1:
                 raise InvalidArgument(f"{name} must be at least 1, got {getattr(self, name)}")
         for name in ("cache_size", "metrics_port", "max_negatives", "max_wait_ms", "grace_seconds"):
@@ -109,6 +114,11 @@ class ServerConfig:
         if self.metrics_port:
             return split_address(self.address)[0], self.metrics_port
         return None
+
+    @property
+    def model_memory_bytes(self) -> int:
+        """The memory budget of the loaded models, in bytes."""
+        return self.model_memory_mb * 2**20
 
     @property
     def tokens(self) -> tuple[str, ...]:

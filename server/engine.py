@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import string
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -24,17 +27,17 @@ from paraseek.errors import (
 )
 from paraseek.filters import Filter, check_filter_fields, parse_where
 from paraseek.limits import MAX_SEARCH_DEPTH, MAX_TOP_K
-from paraseek.model import EmbeddingModel, ZeroShotScorer
+from paraseek.model import EmbeddingModel
 from paraseek.model.zeroshot import prompt_texts, ranked
-from paraseek.server.batching import MicroBatcher
 from paraseek.server.cache import EmbeddingCache
 from paraseek.server.config import MAX_EXPLAIN_TOP, ServerConfig
 from paraseek.server.facets import FacetOutcome, count_facets
 from paraseek.server.media import clip_file
 from paraseek.server.metrics import Metrics
+from paraseek.server.models import ModelPool, ModelStatus, ServedModel, source_loader
 from paraseek.storage import CollectionInfo, Hit, Point, VectorStore
 from paraseek.storage.base import Deadline
-from paraseek.storage.catalog import ModelSignature, check_model
+from paraseek.storage.catalog import ModelSignature
 from paraseek.storage.types import canonical_id
 
 DEFAULT_NEGATIVE_WEIGHT = 0.5
@@ -42,6 +45,10 @@ DEFAULT_EXAMPLE_WEIGHT = 0.5
 DEFAULT_TOP_K = 10
 CUSTOM_GROUP = "styles"
 MAX_CUSTOM_STYLES = 64
+_Params = ParamSpec("_Params")
+_Result = TypeVar("_Result")
+#: The models the running request holds; they are released when its outermost engine call returns.
+_HELD: ContextVar[list[ServedModel] | None] = ContextVar("paraseek_held_models", default=None)
 
 
 class Scope:
@@ -118,10 +125,51 @@ class SearchOutcome:
     encode_seconds: float
     search_seconds: float
     text_cached: bool
+    #: the model that served the collection
+    model: str
+
+
+@dataclass(frozen=True)
+class Classification:
+    #: group -> [(tag, cosine)], best first
+    groups: dict[str, list[tuple[str, float]]]
+    #: the model that embedded the clip
+    model: str
+
+
+@dataclass(frozen=True)
+class Embeddings:
+    vectors: np.ndarray
+    #: the model whose space they live in
+    model: ModelSignature
+
+
+def _holds_models(method: Callable[Concatenate[QueryEngine, _Params], _Result]
+                  ) -> Callable[Concatenate[QueryEngine, _Params], _Result]:
+    """A request method: the models it takes with ``QueryEngine.served`` stay held until it returns."""
+
+    @functools.wraps(method)
+    def request(engine: QueryEngine, *args: _Params.args, **kwargs: _Params.kwargs) -> _Result:
+        if _HELD.get() is not None:  # called by another request method, which holds the models
+            return method(engine, *args, **kwargs)
+        held: list[ServedModel] = []
+        token = _HELD.set(held)
+        try:
+            return method(engine, *args, **kwargs)
+        finally:
+            _HELD.reset(token)
+            for served in held:
+                engine.models.release(served)
+
+    return request
 
 
 class QueryEngine:
-    """Serves queries against ``store`` with ``model``; thread-safe.
+    """Serves queries against ``store``; thread-safe.
+
+    ``model`` is the default model (calls that name no collection); a collection is served with
+    the model it was built with, loaded from the collection's record (``load_model`` on the config's
+    device) on first use, within the config's model memory budget.
 
     Query vectors: a description ``t`` with negatives ``n_i`` (weights ``w_i``) gives
     ``normalise(t - sum w_i n_i)``; an example clip ``c`` with weight ``a`` then gives
@@ -129,28 +177,38 @@ class QueryEngine:
     """
 
     def __init__(self, model: EmbeddingModel, store: VectorStore, config: ServerConfig, metrics: Metrics) -> None:
-        self.model = model
         self.store = store
         self.config = config
         self.metrics = metrics
-        self.signature = ModelSignature.of(model)
-        self.scorer = ZeroShotScorer(model)  # embeds the style-tag prompts used for explanations
-        self.cache = EmbeddingCache(config.cache_size)
-        self.batcher = (MicroBatcher(model.embed_text, max_batch=config.max_batch, max_chars=config.max_batch_chars,
-                                     max_wait=config.max_wait_ms / 1000,
-                                     on_batch=metrics.batch_size.observe) if config.batching else None)
+        self.models = ModelPool(model, config, metrics, source_loader(config))
+        self.cache = EmbeddingCache(config.cache_size)  # keyed by (model fingerprint, text)
+
+    @property
+    def model(self) -> EmbeddingModel:
+        """The default model."""
+        return self.models.default.model
 
     def warm(self) -> None:
-        """Run every encoder once, so the first request pays no start-up cost."""
-        self.model.embed_text(["a calm voice"])
-        seconds = 1.0
-        t = np.arange(int(seconds * self.model.sample_rate), dtype=np.float32) / self.model.sample_rate
-        self.model.embed_audio([0.1 * np.sin(2 * np.pi * 220 * t)], self.model.sample_rate)
+        """Run the default model's encoders once, so the first request pays no start-up cost."""
+        self.models.default.warm()
 
     def close(self) -> None:
-        """Stop the batcher thread."""
-        if self.batcher is not None:
-            self.batcher.close()
+        """Stop every model's batcher thread."""
+        self.models.close()
+
+    def served(self, info: CollectionInfo, scope: Scope) -> ServedModel:
+        """The model ``info`` was built with (loaded on first use), held until the request method returns."""
+        served = self.models.acquire(info, scope.remaining())
+        held = _HELD.get()
+        if held is None:  # not within a request method: nothing to hold it for
+            self.models.release(served)
+        else:
+            held.append(served)
+        return served
+
+    def model_status(self) -> list[ModelStatus]:
+        """The default model, the loaded ones and those the store's collections were built with."""
+        return self.models.status(self.store.list_collections())
 
     # --- building blocks -----------------------------------------------------------------------
 
@@ -163,9 +221,14 @@ class QueryEngine:
             raise TextTooLong(f"{what} has {len(stripped)} characters; the limit is {self.config.max_text_chars}")
         return stripped
 
-    def embed_texts(self, texts: Sequence[str], scope: Scope) -> tuple[np.ndarray, bool]:
-        """Unit embeddings of checked texts (cache, then the batcher or the model); True if all were cached."""
-        key_prefix = self.model.fingerprint
+    def embed_texts(self, texts: Sequence[str], scope: Scope,
+                    served: ServedModel | None = None) -> tuple[np.ndarray, bool]:
+        """Unit embeddings of checked texts by ``served`` (default: the default model); True if all were cached.
+
+        The cache is looked up first, then the model's batcher (or the model itself).
+        """
+        served = served or self.models.default
+        key_prefix = served.model.fingerprint
         rows: list[np.ndarray | None] = []
         for text in texts:
             row = self.cache.get((key_prefix, text))
@@ -175,10 +238,10 @@ class QueryEngine:
         fresh: dict[str, np.ndarray] = {}
         if missing:
             scope.check("text encoding")
-            if self.batcher is not None:
-                computed = self.batcher.embed(missing, timeout=scope.remaining(), is_active=scope.active)
+            if served.batcher is not None:
+                computed = served.batcher.embed(missing, timeout=scope.remaining(), is_active=scope.active)
             else:
-                computed = self.model.embed_text(missing)
+                computed = served.model.embed_text(missing)
             fresh = dict(zip(missing, computed, strict=True))
             for text, row in fresh.items():
                 self.cache.put((key_prefix, text), row)
@@ -189,8 +252,11 @@ class QueryEngine:
         """Decode encoded audio within the configured length limit."""
         return decode_bytes(data, max_seconds=self.config.max_audio_seconds, name=what)
 
-    def embed_clips(self, clips: Sequence[Clip], collection: str | None, scope: Scope) -> np.ndarray:
-        """Unit embeddings of clips given as bytes (decoded and encoded) or stored points (looked up)."""
+    def embed_clips(self, clips: Sequence[Clip], collection: str | None, scope: Scope,
+                    served: ServedModel | None = None) -> np.ndarray:
+        """Unit embeddings of clips given as bytes (decoded, encoded by ``served``, default: the default
+        model) or stored points (looked up)."""
+        model = (served or self.models.default).model
         rows: list[np.ndarray | None] = [None] * len(clips)
         waves, rates, positions = [], [], []
         for index, clip in enumerate(clips):
@@ -205,7 +271,7 @@ class QueryEngine:
                 positions.append(index)
         if waves:
             scope.check("audio encoding")
-            for position, row in zip(positions, self.model.embed_audio(waves, rates), strict=True):
+            for position, row in zip(positions, model.embed_audio(waves, rates), strict=True):
                 rows[position] = row
         return np.stack(rows).astype(np.float32, copy=False)  # type: ignore[arg-type]
 
@@ -243,7 +309,7 @@ class QueryEngine:
         return points[0]
 
     def collection(self, name: str) -> CollectionInfo:
-        """The collection (or alias target) a request names, checked against the served model."""
+        """The collection (or alias target) a request names (the default collection when it names none)."""
         if not name:
             name = self.config.default_collection or ""
         if not name:
@@ -252,9 +318,7 @@ class QueryEngine:
                 raise InvalidArgument("name a collection (the server has no default collection); "
                                       f"available: {', '.join(names) or 'none'}")
             name = names[0]
-        info = self.store.describe(name)
-        check_model(info, self.signature, "serve it with that model, or re-index it with this one")
-        return info
+        return self.store.describe(name)
 
     def build_filter(self, info: CollectionInfo, structured: Filter | None, where: str) -> Filter | None:
         """The structured filter AND the where-expression, checked against the collection's schema."""
@@ -267,10 +331,6 @@ class QueryEngine:
         if not parts:
             return None
         return parts[0] if len(parts) == 1 else Filter(must=tuple(parts))
-
-    def explain(self, vector: np.ndarray, top: int | None) -> dict[str, list[tuple[str, float]]]:
-        """The ``top`` (``None``: all) best-matching style tags of a clip embedding, per attribute group."""
-        return self.scorer.rank(vector, top)
 
     # --- requests ------------------------------------------------------------------------------
 
@@ -285,6 +345,7 @@ class QueryEngine:
             raise InvalidArgument(f"offset must be in 0..{MAX_SEARCH_DEPTH - options.top_k} (offset + top_k at most "
                                   f"{MAX_SEARCH_DEPTH}), got {options.offset}")
 
+    @_holds_models
     def search(self, text: str, options: SearchOptions, scope: Scope, *,
                negatives: Sequence[tuple[str, float]] = (), example: Clip | None = None,
                example_weight: float = DEFAULT_EXAMPLE_WEIGHT) -> SearchOutcome:
@@ -309,28 +370,31 @@ class QueryEngine:
             texts.append(self.check_text(negative, f"negative description {index}"))
             weights.append(weight)
         info = self.collection(options.collection)
+        served = self.served(info, scope)
         query_filter = self.build_filter(info, options.filter, options.where)
         text_query, cached = None, False
         if texts:
-            vectors, cached = self.embed_texts(texts, scope)
+            vectors, cached = self.embed_texts(texts, scope, served)
             steered = vectors[0] - np.asarray(weights, dtype=np.float32) @ vectors[1:]
             text_query = _unit(steered, "the description minus its negatives")
         clip, exclude = None, None
         if example is not None:
             example, exclude = self._example(info.name, example, options)
-            clip = self.embed_clips([example], info.name, scope)[0]
+            clip = self.embed_clips([example], info.name, scope, served)[0]
         query = _combine(text_query, clip, example_weight)
         encoded = time.perf_counter()
         return self._run_search(info, query, query_filter, options, scope, started, encoded, cached, exclude)
 
+    @_holds_models
     def search_by_audio(self, clip: Clip, options: SearchOptions, scope: Scope) -> SearchOutcome:
         """Search by example clip; a stored point is left out of its own results unless ``options.include_example``."""
         started = time.perf_counter()
         self.check_options(options)
         info = self.collection(options.collection)
+        served = self.served(info, scope)
         query_filter = self.build_filter(info, options.filter, options.where)
         example, exclude = self._example(info.name, clip, options)
-        query = self.embed_clips([example], info.name, scope)[0]
+        query = self.embed_clips([example], info.name, scope, served)[0]
         encoded = time.perf_counter()
         return self._run_search(info, query, query_filter, options, scope, started, encoded, False, exclude)
 
@@ -346,6 +410,7 @@ class QueryEngine:
                     exclude: str | None = None) -> SearchOutcome:
         """Hits ``offset .. offset + top_k`` of the ranking, without the point ``exclude``."""
         scope.check("the search")
+        served = self.served(info, scope)
         deadline = scope.deadline()
         with_payload: bool | list[str] = list(options.payload_fields) if options.payload_fields else True
 
@@ -366,21 +431,30 @@ class QueryEngine:
             if following <= MAX_SEARCH_DEPTH:
                 hits += ranked(1, following, with_payload, options.explain_top > 0)
         searched = time.perf_counter()
-        explained = [ExplainedHit(hit, self.explain(hit.vector, options.explain_top) if hit.vector is not None else {})
+        explained = [ExplainedHit(hit, served.explain(hit.vector, options.explain_top) if hit.vector is not None else {})
                      for hit in hits]
-        return SearchOutcome(explained, info.name, encoded - started, searched - encoded, cached)
+        return SearchOutcome(explained, info.name, encoded - started, searched - encoded, cached, served.model.name)
 
-    def classify(self, clip: Clip, collection: str, styles: Sequence[str], scope: Scope) -> dict[str, list[tuple[str, float]]]:
+    def _clip_model(self, collection: str, clips: Sequence[Clip], scope: Scope) -> tuple[str | None, ServedModel]:
+        """Where ``clips`` given by point id are looked up, and the model that embeds them: the collection's
+        when the request names one or gives a stored point, else the default model."""
+        if not collection and not any(isinstance(clip, StoredPoint) for clip in clips):
+            return None, self.models.default
+        info = self.collection(collection)
+        return info.name, self.served(info, scope)
+
+    @_holds_models
+    def classify(self, clip: Clip, collection: str, styles: Sequence[str], scope: Scope) -> Classification:
         """Zero-shot scores of one clip: caller's candidate styles, or every group of the model."""
         if len(styles) > MAX_CUSTOM_STYLES:
             raise RequestTooLarge(f"{len(styles)} candidate styles; the limit is {MAX_CUSTOM_STYLES}")
         candidates = list(dict.fromkeys(self.check_text(s, f"style {i}") for i, s in enumerate(styles)))
-        info_name = self.collection(collection).name if isinstance(clip, StoredPoint) else None
-        vector = self.embed_clips([clip], info_name, scope)[0]
+        name, served = self._clip_model(collection, [clip], scope)
+        vector = self.embed_clips([clip], name, scope, served)[0]
         if not candidates:
-            return self.explain(vector, None)
-        prompts, _ = self.embed_texts(prompt_texts(candidates), scope)
-        return {CUSTOM_GROUP: ranked(candidates, prompts @ vector)}
+            return Classification(served.explain(vector, None), served.model.name)
+        prompts, _ = self.embed_texts(prompt_texts(candidates), scope, served)
+        return Classification({CUSTOM_GROUP: ranked(candidates, prompts @ vector)}, served.model.name)
 
     def rerank(self, text: str, clips: Sequence[bytes], scope: Scope) -> list[tuple[int, float]]:
         """Best-of-N: ``(index, cosine)`` of every clip against the description, best first."""
@@ -412,20 +486,24 @@ class QueryEngine:
         name, point = self.point(collection, point_id)
         return point.id, clip_file(name, point.id, point.payload, self.config.media_root)
 
-    def embed_text_request(self, texts: Sequence[str], scope: Scope) -> np.ndarray:
+    def embed_text_request(self, texts: Sequence[str], scope: Scope) -> Embeddings:
+        """Embeddings of ``texts`` by the default model."""
         if not texts:
             raise InvalidArgument("no texts given")
         if len(texts) > self.config.max_embed_texts:
             raise RequestTooLarge(f"{len(texts)} texts; the limit is {self.config.max_embed_texts}")
-        return self.embed_texts([self.check_text(t, f"text {i}") for i, t in enumerate(texts)], scope)[0]
+        vectors, _ = self.embed_texts([self.check_text(t, f"text {i}") for i, t in enumerate(texts)], scope)
+        return Embeddings(vectors, self.models.default.signature)
 
-    def embed_audio_request(self, clips: Sequence[Clip], collection: str, scope: Scope) -> np.ndarray:
+    @_holds_models
+    def embed_audio_request(self, clips: Sequence[Clip], collection: str, scope: Scope) -> Embeddings:
+        """Embeddings of ``clips`` by the model of the collection named (or of stored points), else the default one."""
         if not clips:
             raise InvalidArgument("no clips given")
         if len(clips) > self.config.max_rerank_clips:
             raise RequestTooLarge(f"{len(clips)} clips; the limit is {self.config.max_rerank_clips}")
-        name = self.collection(collection).name if any(isinstance(c, StoredPoint) for c in clips) else None
-        return self.embed_clips(clips, name, scope)
+        name, served = self._clip_model(collection, clips, scope)
+        return Embeddings(self.embed_clips(clips, name, scope, served), served.signature)
 
 
 def _combine(text_query: np.ndarray | None, clip: np.ndarray | None, clip_weight: float) -> np.ndarray:

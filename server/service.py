@@ -25,7 +25,7 @@ from paraseek.server.convert import (
     search_response,
     struct,
 )
-from paraseek.server.engine import DEFAULT_EXAMPLE_WEIGHT, DEFAULT_NEGATIVE_WEIGHT, QueryEngine, Scope
+from paraseek.server.engine import DEFAULT_EXAMPLE_WEIGHT, DEFAULT_NEGATIVE_WEIGHT, Embeddings, QueryEngine, Scope
 from paraseek.server.facets import DEFAULT_FACET_VALUES
 from paraseek.server.media import content_type
 from paraseek.server.metrics import Metrics
@@ -121,7 +121,7 @@ class ParaseekServicer(paraseek_pb2_grpc.ParaseekServicer):
         outcome = engine.search(request.text, search_options(request), scope,
                                 negatives=negatives, example=example, example_weight=weight)
         self._stages("Search", outcome)
-        return search_response(outcome, engine.model.name, time.perf_counter() - started)
+        return search_response(outcome, outcome.model, time.perf_counter() - started)
 
     @rpc
     def SearchByAudio(self, request: paraseek_pb2.SearchByAudioRequest,
@@ -130,17 +130,16 @@ class ParaseekServicer(paraseek_pb2_grpc.ParaseekServicer):
         engine = self.engine
         outcome = engine.search_by_audio(clip(request.audio), search_options(request), self._scope(context))
         self._stages("SearchByAudio", outcome)
-        return search_response(outcome, engine.model.name, time.perf_counter() - started)
+        return search_response(outcome, outcome.model, time.perf_counter() - started)
 
     @rpc
     def Classify(self, request: paraseek_pb2.ClassifyRequest, context: grpc.ServicerContext) -> paraseek_pb2.ClassifyResponse:
-        engine = self.engine
-        groups = engine.classify(clip(request.audio), collection_name(request.collection),
-                                 list(request.styles), self._scope(context))
+        classified = self.engine.classify(clip(request.audio), collection_name(request.collection),
+                                          list(request.styles), self._scope(context))
         return paraseek_pb2.ClassifyResponse(
             groups=[paraseek_pb2.GroupScores(group=group, tags=[paraseek_pb2.StyleTag(tag=t, score=s) for t, s in tags])
-                    for group, tags in groups.items()],
-            model=engine.model.name)
+                    for group, tags in classified.groups.items()],
+            model=classified.model)
 
     @rpc
     def Rerank(self, request: paraseek_pb2.RerankRequest, context: grpc.ServicerContext) -> paraseek_pb2.RerankResponse:
@@ -149,10 +148,11 @@ class ParaseekServicer(paraseek_pb2_grpc.ParaseekServicer):
         return paraseek_pb2.RerankResponse(ranked=[paraseek_pb2.RankedClip(index=i, score=s) for i, s in ranked],
                                            model=engine.model.name)
 
-    def _embeddings(self, vectors: Any) -> paraseek_pb2.EmbedResponse:
-        engine = self.engine
-        return paraseek_pb2.EmbedResponse(embeddings=[paraseek_pb2.Embedding(values=row.tolist()) for row in vectors],
-                                          model=engine.model.name, model_fingerprint=engine.model.fingerprint)
+    @staticmethod
+    def _embeddings(embedded: Embeddings) -> paraseek_pb2.EmbedResponse:
+        return paraseek_pb2.EmbedResponse(
+            embeddings=[paraseek_pb2.Embedding(values=row.tolist()) for row in embedded.vectors],
+            model=embedded.model.name, model_fingerprint=embedded.model.fingerprint)
 
     @rpc
     def EmbedText(self, request: paraseek_pb2.EmbedTextRequest, context: grpc.ServicerContext) -> paraseek_pb2.EmbedResponse:
@@ -178,7 +178,8 @@ class ParaseekServicer(paraseek_pb2_grpc.ParaseekServicer):
     @rpc
     def GetServerInfo(self, request: paraseek_pb2.GetServerInfoRequest,
                       context: grpc.ServicerContext) -> paraseek_pb2.ServerInfo:
-        model = self.engine.model
+        engine = self.engine
+        model = engine.model
         config = self.config
         return paraseek_pb2.ServerInfo(
             model=model.name, model_fingerprint=model.fingerprint, embedding_dim=model.embedding_dim,
@@ -186,7 +187,9 @@ class ParaseekServicer(paraseek_pb2_grpc.ParaseekServicer):
             style_groups={g: filter_pb2.KeywordList(values=tags) for g, tags in model.style_groups().items()},
             default_collection=config.default_collection or "", max_text_chars=config.max_text_chars,
             max_top_k=MAX_TOP_K, max_rerank_clips=config.max_rerank_clips, max_audio_seconds=config.max_audio_seconds,
-            max_message_bytes=config.max_message_bytes, version=metadata.version("paraseek"))
+            max_message_bytes=config.max_message_bytes, version=metadata.version("paraseek"),
+            models=[paraseek_pb2.ModelInfo(**status.to_dict()) for status in engine.model_status()],
+            model_memory_budget_bytes=config.model_memory_bytes)
 
     @rpc
     def Facet(self, request: paraseek_pb2.FacetRequest, context: grpc.ServicerContext) -> paraseek_pb2.FacetResponse:

@@ -59,14 +59,15 @@ def build_collection(store: VectorStore, model: EmbeddingModel, clips: list[Demo
                      recorded_as: ModelSignature | None = None) -> None:
     """Create ``name`` with the real embeddings of ``clips`` (and point ``alias`` at it).
 
-    The collection records ``model`` as its builder, or ``recorded_as`` (to make a mismatched one).
+    The collection records ``model`` as its builder (with its source, when it has one), or
+    ``recorded_as`` (to make a mismatched one).
     """
     from paraseek.audio import load_audio
 
     waves = [load_audio(clip.path) for clip in clips]
     vectors = model.embed_audio([w for w, _ in waves], [sr for _, sr in waves])
     record = BuildRecord.new(recorded_as or ModelSignature.of(model), alias=alias, style_groups=model.style_groups(),
-                             payload_schema=DEMO_SCHEMA)
+                             payload_schema=DEMO_SCHEMA, source=model.source if recorded_as is None else None)
     create_collection(store, name, record, payload_schema=DEMO_SCHEMA)
     store.upsert(name, [Point(clip.id, vector, {**clip.payload, **(extra_payload or {})})
                         for clip, vector in zip(clips, vectors, strict=True)])

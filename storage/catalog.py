@@ -35,6 +35,16 @@ class DescribesModel(Protocol):
     def embedding_dim(self) -> int: ...
 
 
+class LoadableFrom(Protocol):
+    """Where a model loads from (a ``paraseek.model.base.ModelSource`` qualifies)."""
+
+    @property
+    def config(self) -> str: ...
+
+    @property
+    def checkpoint(self) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class ModelSignature:
     """The identity of the model whose embeddings a collection holds."""
@@ -61,16 +71,22 @@ class BuildRecord:
     created: str | None = None
     style_groups: dict[str, list[str]] = field(default_factory=dict)
     payload_schema: dict[str, str] = field(default_factory=dict)
+    #: How to load the model again: its config (registered name or config file) and checkpoint
+    #: (file or ``hf-hub:owner/repo``; ``None`` with a config: the config's own weights).
+    model_config: str | None = None
+    model_checkpoint: str | None = None
 
     @classmethod
     def new(cls, signature: ModelSignature, *, corpus: str | None = None, alias: str | None = None,
             style_groups: dict[str, list[str]] | None = None,
-            payload_schema: dict[str, FieldType] | None = None) -> BuildRecord:
-        """The record of a collection created now with ``signature``'s model."""
+            payload_schema: dict[str, FieldType] | None = None, source: LoadableFrom | None = None) -> BuildRecord:
+        """The record of a collection created now with ``signature``'s model (loaded from ``source``, when known)."""
         return cls(
             model=signature.name,
             model_fingerprint=signature.fingerprint,
             embedding_dim=signature.dim,
+            model_config=source.config if source else None,
+            model_checkpoint=source.checkpoint if source else None,
             corpus=corpus,
             alias=alias,
             created=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -92,7 +108,16 @@ class BuildRecord:
             created=_text(metadata.get("created")),
             style_groups={str(g): [str(t) for t in tags] for g, tags in (metadata.get("style_groups") or {}).items()},
             payload_schema={str(k): str(v) for k, v in (metadata.get("payload_schema") or {}).items()},
+            model_config=_text(metadata.get("model_config")),
+            model_checkpoint=_text(metadata.get("model_checkpoint")),
         )
+
+    @property
+    def signature(self) -> ModelSignature | None:
+        """The recorded model's identity, when the record names a model, its fingerprint and width."""
+        if self.model is None or self.model_fingerprint is None or self.embedding_dim is None:
+            return None
+        return ModelSignature(self.model, self.model_fingerprint, self.embedding_dim)
 
     def to_metadata(self) -> dict[str, Any]:
         """The metadata dict written with ``create_collection`` (unset fields left out)."""
@@ -100,6 +125,8 @@ class BuildRecord:
             "model": self.model,
             "model_fingerprint": self.model_fingerprint,
             "embedding_dim": self.embedding_dim,
+            "model_config": self.model_config,
+            "model_checkpoint": self.model_checkpoint,
             "corpus": self.corpus,
             "alias": self.alias,
             "created": self.created,

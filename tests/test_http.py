@@ -162,11 +162,11 @@ def test_malformed_json_and_oversized_bodies_are_refused(store, model):
                      400, "RequestTooLarge", "4096")
 
 
-def test_model_mismatch_is_a_conflict(http, store, model, clips):
+def test_a_collection_whose_model_cannot_be_loaded_is_a_conflict(http, store, model, clips):
     build_collection(store, model, clips[:2], "other_model",
                      recorded_as=ModelSignature("someone-else", "0123456789abcdef", model.embedding_dim))
     try:
-        assert_error(search(http, text="a voice", collection="other_model"), 409, "ModelMismatch", "someone-else")
+        assert_error(search(http, text="a voice", collection="other_model"), 409, "ModelUnavailable", "someone-else")
     finally:
         store.delete_collection("other_model")
 

@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from paraseek.errors import InvalidArgument
 from paraseek.model.config import ModelConfig
 from paraseek.model.zeroshot import ZERO_SHOT_PROMPT, ZeroShotScorer
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """How to load a model again: its config (a registered name or a config file) and its checkpoint.
+
+    ``checkpoint`` is a local file or ``hf-hub:owner/repo``; ``None`` means the config's own weights.
+    """
+
+    config: str
+    checkpoint: str | None = None
 
 
 class EmbeddingModel(abc.ABC):
@@ -19,6 +31,8 @@ class EmbeddingModel(abc.ABC):
     """
 
     config: ModelConfig
+    #: Where ``load_model`` loaded it from (``None``: built in code, with random weights or another tokenizer).
+    source: ModelSource | None = None
 
     @property
     def name(self) -> str:
@@ -34,6 +48,11 @@ class EmbeddingModel(abc.ABC):
     def sample_rate(self) -> int:
         """Sample rate the speech encoder expects; other rates are resampled."""
         return self.config.sample_rate
+
+    @property
+    def memory_bytes(self) -> int:
+        """Bytes its weights take in memory (0: unknown)."""
+        return 0
 
     @property
     @abc.abstractmethod

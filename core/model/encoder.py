@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import itertools
 import math
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -129,6 +130,11 @@ class TorchDualEncoder(EmbeddingModel):
     @property
     def fingerprint(self) -> str:
         return self._fingerprint
+
+    @property
+    def memory_bytes(self) -> int:
+        tensors = itertools.chain(self.network.parameters(), self.network.buffers())
+        return sum(tensor.numel() * tensor.element_size() for tensor in tensors)
 
     @property
     def logit_scale(self) -> float:

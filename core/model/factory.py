@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from paraseek.errors import InvalidArgument, ModelNotFound
-from paraseek.model.base import EmbeddingModel
+from paraseek.model.base import EmbeddingModel, ModelSource
 from paraseek.model.config import ModelConfig, get_config
-from paraseek.model.hub import resolve_checkpoint
+from paraseek.model.hub import HUB_PREFIX, resolve_checkpoint
 
 DEFAULT_MODEL = "paraseek-mini"
 
@@ -51,6 +51,8 @@ def load_model(
 
     ``dtype`` (``"float32"``, ``"bfloat16"``, ``"float16"``) sets the precision with one policy for
     every caller: reduced-precision weights on CPU, float32 weights under autocast on CUDA.
+
+    The model's ``source`` records how to load it again (collections record it, so a server can).
     """
     model_config = resolve_config(name, config)
     module_name = ARCHITECTURES.get(model_config.architecture)
@@ -60,10 +62,27 @@ def load_model(
         raise InvalidArgument("pass either checkpoint or random_init, not both")
     path = None if random_init else resolve_checkpoint(model_config, checkpoint)
     module = importlib.import_module(module_name)
-    return module.build(
+    model: EmbeddingModel = module.build(
         model_config,
         checkpoint=path,
         tokenizer=str(tokenizer) if tokenizer is not None else None,
         device=device,
         dtype=dtype,
     )
+    if not random_init and tokenizer is None:
+        model.source = model_source(config if config is not None else name or DEFAULT_MODEL, checkpoint)
+    return model
+
+
+def model_source(config: object, checkpoint: str | Path | None) -> ModelSource | None:
+    """The ``ModelSource`` of a config given by name or file and a checkpoint (``None`` for a config built in code).
+
+    Files are recorded by absolute path, so the record holds wherever it is read.
+    """
+    if not isinstance(config, str | Path):
+        return None
+    spec = Path(config).expanduser()
+    recorded_config = str(spec.resolve()) if spec.suffix == ".json" and spec.is_file() else str(config)
+    if checkpoint is None or str(checkpoint).startswith(HUB_PREFIX):
+        return ModelSource(recorded_config, None if checkpoint is None else str(checkpoint))
+    return ModelSource(recorded_config, str(Path(checkpoint).expanduser().resolve()))

@@ -93,16 +93,18 @@ def create_app(store: VectorStore, config: ServerConfig, engine: Callable[[], Qu
                                   for group, tags in explained.styles.items()},
                           audio_url=audio_urls.url(collection, found.id))
 
-    @api.get("/info", response_model=models.ServerInfo, summary="The served model and the request limits")
+    @api.get("/info", response_model=models.ServerInfo, summary="The served models and the request limits")
     def info() -> models.ServerInfo:
-        model = engine().model
+        query_engine = engine()
+        model = query_engine.model
         return models.ServerInfo(
             model=model.name, model_fingerprint=model.fingerprint, embedding_dim=model.embedding_dim,
             sample_rate=model.sample_rate,
             style_groups={group: models.KeywordList(values=tags) for group, tags in model.style_groups().items()},
             default_collection=config.default_collection or "", max_text_chars=config.max_text_chars,
             max_top_k=MAX_TOP_K, max_negatives=config.max_negatives, version=metadata.version("paraseek"),
-            auth=bool(tokens))
+            auth=bool(tokens), model_memory_budget_bytes=config.model_memory_bytes,
+            models=[models.ModelInfo(**status.to_dict()) for status in query_engine.model_status()])
 
     @api.post("/search", response_model=models.SearchResponse,
               summary="Clips matching a description, steered by negatives and an example clip")
@@ -127,20 +129,19 @@ def create_app(store: VectorStore, config: ServerConfig, engine: Callable[[], Qu
                                           example_weight=weight)
         return models.SearchResponse(
             hits=[hit(outcome.collection, explained) for explained in outcome.hits],
-            collection=outcome.collection, model=query_engine.model.name,
+            collection=outcome.collection, model=outcome.model,
             timing=models.Timing(encode_ms=outcome.encode_seconds * 1e3, search_ms=outcome.search_seconds * 1e3,
                                  total_ms=(time.perf_counter() - started) * 1e3),
             text_cached=outcome.text_cached, offset=request.offset)
 
     @api.post("/classify", response_model=models.ClassifyResponse, summary="Zero-shot styles of one clip")
     def classify(request: models.ClassifyRequest) -> models.ClassifyResponse:
-        query_engine = engine()
-        groups = query_engine.classify(_clip(request.audio, "audio"), request.collection, request.styles,
+        classified = engine().classify(_clip(request.audio, "audio"), request.collection, request.styles,
                                        _scope(config.max_request_seconds))
         return models.ClassifyResponse(
             groups=[models.GroupScores(group=group, tags=[models.StyleTag(tag=t, score=s) for t, s in tags])
-                    for group, tags in groups.items()],
-            model=query_engine.model.name)
+                    for group, tags in classified.groups.items()],
+            model=classified.model)
 
     @api.get("/collections", response_model=models.ListCollectionsResponse, summary="Every collection")
     def list_collections() -> models.ListCollectionsResponse:

@@ -162,6 +162,18 @@ class KeywordList(BaseModel):
     values: list[str]
 
 
+class ModelInfo(BaseModel):
+    """A model the server serves or its collections need; see ``paraseek.v1.ModelInfo``."""
+
+    name: str
+    fingerprint: str
+    embedding_dim: int
+    loaded: bool
+    is_default: bool
+    memory_bytes: int = Field(description="Memory its weights take while loaded (0 when not loaded).")
+    collections: list[str] = Field(description="Physical collections built with it.")
+
+
 class ServerInfo(BaseModel):
     model: str
     model_fingerprint: str
@@ -174,6 +186,9 @@ class ServerInfo(BaseModel):
     max_negatives: int
     version: str
     auth: bool = Field(description="True when the API needs a bearer token.")
+    models: list[ModelInfo] = Field(description="The default model (first), the other loaded ones, and those the "
+                                                "collections were built with (loaded on their first request).")
+    model_memory_budget_bytes: int
 
 
 class ErrorDetail(BaseModel):

@@ -271,7 +271,7 @@ class GetServerInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ServerInfo(_message.Message):
-    __slots__ = ("model", "model_fingerprint", "embedding_dim", "sample_rate", "style_groups", "default_collection", "max_text_chars", "max_top_k", "max_rerank_clips", "max_audio_seconds", "max_message_bytes", "version")
+    __slots__ = ("model", "model_fingerprint", "embedding_dim", "sample_rate", "style_groups", "default_collection", "max_text_chars", "max_top_k", "max_rerank_clips", "max_audio_seconds", "max_message_bytes", "version", "models", "model_memory_budget_bytes")
     class StyleGroupsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -291,6 +291,8 @@ class ServerInfo(_message.Message):
     MAX_AUDIO_SECONDS_FIELD_NUMBER: _ClassVar[int]
     MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_MEMORY_BUDGET_BYTES_FIELD_NUMBER: _ClassVar[int]
     model: str
     model_fingerprint: str
     embedding_dim: int
@@ -303,7 +305,27 @@ class ServerInfo(_message.Message):
     max_audio_seconds: float
     max_message_bytes: int
     version: str
-    def __init__(self, model: _Optional[str] = ..., model_fingerprint: _Optional[str] = ..., embedding_dim: _Optional[int] = ..., sample_rate: _Optional[int] = ..., style_groups: _Optional[_Mapping[str, _filter_pb2.KeywordList]] = ..., default_collection: _Optional[str] = ..., max_text_chars: _Optional[int] = ..., max_top_k: _Optional[int] = ..., max_rerank_clips: _Optional[int] = ..., max_audio_seconds: _Optional[float] = ..., max_message_bytes: _Optional[int] = ..., version: _Optional[str] = ...) -> None: ...
+    models: _containers.RepeatedCompositeFieldContainer[ModelInfo]
+    model_memory_budget_bytes: int
+    def __init__(self, model: _Optional[str] = ..., model_fingerprint: _Optional[str] = ..., embedding_dim: _Optional[int] = ..., sample_rate: _Optional[int] = ..., style_groups: _Optional[_Mapping[str, _filter_pb2.KeywordList]] = ..., default_collection: _Optional[str] = ..., max_text_chars: _Optional[int] = ..., max_top_k: _Optional[int] = ..., max_rerank_clips: _Optional[int] = ..., max_audio_seconds: _Optional[float] = ..., max_message_bytes: _Optional[int] = ..., version: _Optional[str] = ..., models: _Optional[_Iterable[_Union[ModelInfo, _Mapping]]] = ..., model_memory_budget_bytes: _Optional[int] = ...) -> None: ...
+
+class ModelInfo(_message.Message):
+    __slots__ = ("name", "fingerprint", "embedding_dim", "loaded", "is_default", "memory_bytes", "collections")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDING_DIM_FIELD_NUMBER: _ClassVar[int]
+    LOADED_FIELD_NUMBER: _ClassVar[int]
+    IS_DEFAULT_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    COLLECTIONS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    fingerprint: str
+    embedding_dim: int
+    loaded: bool
+    is_default: bool
+    memory_bytes: int
+    collections: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., fingerprint: _Optional[str] = ..., embedding_dim: _Optional[int] = ..., loaded: _Optional[bool] = ..., is_default: _Optional[bool] = ..., memory_bytes: _Optional[int] = ..., collections: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class FacetRequest(_message.Message):
     __slots__ = ("collection", "fields", "filter", "where", "limit")
