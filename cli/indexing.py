@@ -149,7 +149,8 @@ def index(source: Path, collection: str, data_dir: Path | None, qdrant_url: str 
     options.collection_options = {key: value for key, value in requested.items() if value is not None}
     clips = open_source(source, audio_root=audio_root, path_column=path_column)
     with open_store_from(data_dir, qdrant_url, qdrant_api_key) as store:
-        claim_collection(store, collection)  # a lock conflict is reported before the model loads
+        if not reindex:  # a re-index writes a new version only, so a server may keep the current one open
+            claim_collection(store, collection)  # a lock conflict is reported before the model loads
         embedding_model = load_model(model or DEFAULT_MODEL, checkpoint=checkpoint, device=device, dtype=dtype)
         summary = index_corpus(clips, store, embedding_model, options)
     if as_json:

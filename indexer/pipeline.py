@@ -320,6 +320,7 @@ def index_corpus(source: Source | str | Path, store: VectorStore, model: Embeddi
             raise FailedPrecondition(
                 f"{target.collection} holds {summary.count} points but {expected} clips were indexed; "
                 f"alias {target.alias!r} was not moved")
+        store.release(target.collection)  # a server on the same embedded store can open it once the alias moves
         store.set_alias(target.alias, target.collection)
         summary.swapped = True
     summary.seconds = time.perf_counter() - started

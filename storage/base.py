@@ -146,6 +146,13 @@ class VectorStore(ABC):
     def flush(self) -> None:
         """Persist pending writes."""
 
+    def release(self, collection: str) -> None:
+        """Persist one collection and let go of it, so that another process can open it.
+
+        The embedded store drops its lock on the collection (a running server can then serve it);
+        a Qdrant server needs nothing. The store opens the collection again when next used.
+        """
+
     @abstractmethod
     def close(self) -> None:
         """Flush and release every resource; the store is unusable afterwards."""

@@ -541,6 +541,18 @@ class EdgeStore(VectorStore):
                 with edge_errors(f"flushing {directory.name!r}"):
                     entry.save_stats(directory)
 
+    @_filesystem_errors
+    def release(self, collection: str) -> None:
+        self._check_open()
+        directory = self._dir(self.resolve(collection))
+        entry = opened(directory)
+        if directory not in self._used or entry is None:
+            return
+        with edge_errors(f"flushing {directory.name!r}"):
+            entry.save_stats(directory)
+        self._used.discard(directory)
+        release(directory, self._user)
+
     def close(self) -> None:
         if self._closed:
             return

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
+import time
 
 import grpc
 import httpx
@@ -18,7 +21,7 @@ from paraseek.model import load_model
 from paraseek.server.config import ServerConfig
 from paraseek.server.metrics import Metrics
 from paraseek.server.models import ModelPool, source_loader
-from paraseek.server.testing import build_collection, demo_clips, running_server
+from paraseek.server.testing import build_collection, demo_clips, running_server, serve_process
 from paraseek.storage import open_store
 from paraseek.storage.catalog import BuildRecord, ModelSignature, create_collection
 from paraseek.v1 import paraseek_pb2, paraseek_pb2_grpc
@@ -183,3 +186,40 @@ def test_a_recorded_source_that_now_loads_other_weights_is_a_model_mismatch(tmp_
         with running_server(store, mini) as server, Client(server.address, timeout=20) as client, \
                 pytest.raises(errors.ModelMismatch, match="no longer holds"):
             client.search("a voice", collection="built")
+
+
+def test_a_reindex_in_another_process_moves_live_queries_without_a_failed_request(tmp_path, clips, tiny_model_files):
+    """The deployment itself: ``paraseek serve`` keeps answering while ``paraseek index --reindex`` runs beside it."""
+    config, checkpoint = tiny_model_files
+    data = tmp_path / "data"
+    index = [sys.executable, "-m", "paraseek.cli.main", "index", str(clips[0].path.parent), "--collection", "voices",
+             "--data-dir", str(data), "--workers", "0"]
+    subprocess.run([*index, "--model", str(config), "--checkpoint", str(checkpoint)], check=True, capture_output=True)
+    models: list[str] = []
+    failures: list[errors.ParaseekError] = []
+    stop = threading.Event()
+    with serve_process(data, tmp_path / "serve") as server, Client(server.address) as client:
+
+        def search_continuously() -> None:
+            while not stop.is_set():
+                try:
+                    models.append(client.search("a fast voice", collection="voices", top_k=2).model)
+                except errors.ParaseekError as error:
+                    failures.append(error)
+
+        searcher = threading.Thread(target=search_continuously)
+        searcher.start()
+        try:
+            reindex = subprocess.run([*index, "--reindex"], capture_output=True, text=True, timeout=300)  # paraseek-mini
+            deadline = time.monotonic() + 60
+            while (not models or models[-1] != "paraseek-mini") and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            stop.set()
+            searcher.join()
+    assert reindex.returncode == 0, reindex.stderr
+    assert failures == []
+    assert models[0] == "paraspeechclap-tiny"
+    assert models[-1] == "paraseek-mini"
+    first_new = models.index("paraseek-mini")
+    assert set(models[first_new:]) == {"paraseek-mini"}  # once moved, queries never go back
