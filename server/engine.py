@@ -6,7 +6,7 @@ import string
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +25,7 @@ from paraseek.errors import (
 from paraseek.filters import Filter, check_filter_fields, parse_where
 from paraseek.limits import MAX_SEARCH_DEPTH, MAX_TOP_K
 from paraseek.model import EmbeddingModel, ZeroShotScorer
+from paraseek.model.understanding import QueryReading, QueryVocabulary, candidate_phrases
 from paraseek.model.zeroshot import prompt_texts, ranked
 from paraseek.server.batching import MicroBatcher
 from paraseek.server.cache import EmbeddingCache
@@ -117,7 +118,10 @@ class SearchOutcome:
     collection: str
     encode_seconds: float
     search_seconds: float
+    #: True when every text of the search (description, negatives, the description's phrases) came from the cache
     text_cached: bool
+    #: How the description maps to the model's styles (empty without a description)
+    query: QueryReading = field(default_factory=QueryReading.empty)
 
 
 class QueryEngine:
@@ -135,6 +139,7 @@ class QueryEngine:
         self.metrics = metrics
         self.signature = ModelSignature.of(model)
         self.scorer = ZeroShotScorer(model)  # embeds the style-tag prompts used for explanations
+        self.vocabulary = QueryVocabulary(self.scorer, model.embed_text)  # calibrates the model's threshold
         self.cache = EmbeddingCache(config.cache_size)
         self.batcher = (MicroBatcher(model.embed_text, max_batch=config.max_batch, max_chars=config.max_batch_chars,
                                      max_wait=config.max_wait_ms / 1000,
@@ -310,18 +315,21 @@ class QueryEngine:
             weights.append(weight)
         info = self.collection(options.collection)
         query_filter = self.build_filter(info, options.filter, options.where)
-        text_query, cached = None, False
+        text_query, cached, reading = None, False, QueryReading.empty()
         if texts:
-            vectors, cached = self.embed_texts(texts, scope)
-            steered = vectors[0] - np.asarray(weights, dtype=np.float32) @ vectors[1:]
+            words, pairs = candidate_phrases(texts[0]) if described else ([], [])
+            vectors, cached = self.embed_texts(texts + self.vocabulary.texts(words + pairs), scope)
+            steered = vectors[0] - np.asarray(weights, dtype=np.float32) @ vectors[1:len(texts)]
             text_query = _unit(steered, "the description minus its negatives")
+            reading = self.vocabulary.read(words, pairs, vectors[len(texts):])
         clip, exclude = None, None
         if example is not None:
             example, exclude = self._example(info.name, example, options)
             clip = self.embed_clips([example], info.name, scope)[0]
         query = _combine(text_query, clip, example_weight)
         encoded = time.perf_counter()
-        return self._run_search(info, query, query_filter, options, scope, started, encoded, cached, exclude)
+        outcome = self._run_search(info, query, query_filter, options, scope, started, encoded, cached, exclude)
+        return replace(outcome, query=reading)
 
     def search_by_audio(self, clip: Clip, options: SearchOptions, scope: Scope) -> SearchOutcome:
         """Search by example clip; a stored point is left out of its own results unless ``options.include_example``."""

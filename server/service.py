@@ -186,7 +186,8 @@ class ParaseekServicer(paraseek_pb2_grpc.ParaseekServicer):
             style_groups={g: filter_pb2.KeywordList(values=tags) for g, tags in model.style_groups().items()},
             default_collection=config.default_collection or "", max_text_chars=config.max_text_chars,
             max_top_k=MAX_TOP_K, max_rerank_clips=config.max_rerank_clips, max_audio_seconds=config.max_audio_seconds,
-            max_message_bytes=config.max_message_bytes, version=metadata.version("paraseek"))
+            max_message_bytes=config.max_message_bytes, version=metadata.version("paraseek"),
+            understanding_threshold=self.engine.vocabulary.threshold)
 
     @rpc
     def Facet(self, request: paraseek_pb2.FacetRequest, context: grpc.ServicerContext) -> paraseek_pb2.FacetResponse:

@@ -102,7 +102,7 @@ def create_app(store: VectorStore, config: ServerConfig, engine: Callable[[], Qu
             style_groups={group: models.KeywordList(values=tags) for group, tags in model.style_groups().items()},
             default_collection=config.default_collection or "", max_text_chars=config.max_text_chars,
             max_top_k=MAX_TOP_K, max_negatives=config.max_negatives, version=metadata.version("paraseek"),
-            auth=bool(tokens))
+            auth=bool(tokens), understanding_threshold=engine().vocabulary.threshold)
 
     @api.post("/search", response_model=models.SearchResponse,
               summary="Clips matching a description, steered by negatives and an example clip")
@@ -130,7 +130,10 @@ def create_app(store: VectorStore, config: ServerConfig, engine: Callable[[], Qu
             collection=outcome.collection, model=query_engine.model.name,
             timing=models.Timing(encode_ms=outcome.encode_seconds * 1e3, search_ms=outcome.search_seconds * 1e3,
                                  total_ms=(time.perf_counter() - started) * 1e3),
-            text_cached=outcome.text_cached, offset=request.offset)
+            text_cached=outcome.text_cached, offset=request.offset,
+            query=models.QueryUnderstanding(
+                understood=[models.UnderstoodStyle(style=style, score=score) for style, score in outcome.query.understood],
+                unknown=outcome.query.unknown))
 
     @api.post("/classify", response_model=models.ClassifyResponse, summary="Zero-shot styles of one clip")
     def classify(request: models.ClassifyRequest) -> models.ClassifyResponse:
