@@ -21,6 +21,7 @@ from paraseek.model.understanding import (
 )
 from paraseek.server.testing import build_collection, demo_clips, running_server
 from paraseek.storage import open_store
+from paraseek.testing import tiny_paraspeechclap
 
 DESCRIPTION = "a low-pitched, whispered zorblaxian voice"
 
@@ -146,3 +147,11 @@ def test_models_lists_each_vocabulary() -> None:
     assert "    pitch:        low-pitched, high-pitched" in result.output.splitlines()
     listed = json.loads(CliRunner().invoke(cli, ["models", "--json"]).stdout)
     assert all(entry["style_groups"] for entry in listed)
+
+
+def test_a_model_without_styles_understands_no_word() -> None:
+    model = tiny_paraspeechclap()
+    vocabulary = QueryVocabulary(ZeroShotScorer(model, groups={}), model.embed_text)
+    assert vocabulary.tags == [] and vocabulary.threshold == 1.0
+    words, pairs = candidate_phrases("low pitched")
+    assert vocabulary.read(words, pairs, model.embed_text(vocabulary.texts(words + pairs))).unknown == ["low", "pitched"]

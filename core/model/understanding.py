@@ -105,7 +105,7 @@ class QueryReading:
     """How a description maps to the model's styles.
 
     ``understood``: ``(tag, score)``, best first, each tag once: the best tag of every understood
-    phrase. ``unknown``: the phrases the model does not know, in the description's order.
+    phrase. ``unknown``: the words the model does not know, in the description's order.
     """
 
     understood: list[tuple[str, float]]
@@ -132,7 +132,8 @@ class QueryVocabulary:
         rows = [names.index(tag) for tag in first]
         self.tags = first
         self.tag_embeddings = np.asarray(matrix, dtype=np.float32)[rows]
-        self.threshold = self._calibrate(embed, seed) if self.tags else float("inf")
+        #: the score a phrase needs against its best tag (a model without tags understands nothing: ``read`` says so)
+        self.threshold = self._calibrate(embed, seed) if self.tags else 1.0
 
     def _calibrate(self, embed: Embed, seed: int) -> float:
         """The ``CALIBRATION_QUANTILE`` quantile of the best tag scores of words that are no style."""
