@@ -10,7 +10,7 @@ import click
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def models(as_json: bool) -> None:
-    """List registered models.
+    """List registered models and the vocabulary each one understands (its style groups and tags).
 
     \b
     Example:
@@ -28,3 +28,5 @@ def models(as_json: bool) -> None:
     for config in configs:
         marker = "*" if config.name == DEFAULT_MODEL else " "
         click.echo(f"{marker} {config.name:28} {config.embedding_dim:5}-d  {config.description}")
+        for group, tags in config.style_groups.items():
+            click.echo(f"    {group + ':':14}{', '.join(tags)}")

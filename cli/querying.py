@@ -90,7 +90,8 @@ def _print_search(result: SearchResult, output: str, fields: list[str] | None, o
             "collection": result.collection, "model": result.model,
             "timing_ms": {"encode": result.encode_ms, "search": result.search_ms, "total": result.total_ms},
             "hits": [{"id": h.id, "score": h.score, "payload": h.payload, "styles": _styles_json(h.styles)}
-                     for h in result.hits]}, indent=2))
+                     for h in result.hits],
+            "query": result.query.to_dict()}, indent=2))
     elif output == "jsonl":
         write_jsonl(result, sys.stdout)
     elif output == "csv":

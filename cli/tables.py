@@ -11,7 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from paraseek.client import SearchHit, SearchResult
+from paraseek.client import QueryUnderstanding, SearchHit, SearchResult
 
 #: Characters of a point id the table shows; ``--like-id`` takes them back.
 SHORT_ID = 8
@@ -22,6 +22,7 @@ def print_hits(result: SearchResult, fields: Sequence[str] | None, offset: int =
     console = Console(file=sys.stdout, soft_wrap=False)
     if not result.hits:
         console.print(f"no matches in {result.collection}", highlight=False)
+        _print_understanding(console, result.query)
         return
     table = Table(box=None, pad_edge=False, header_style="bold")
     table.add_column("#", justify="right", no_wrap=True)
@@ -37,6 +38,23 @@ def print_hits(result: SearchResult, fields: Sequence[str] | None, offset: int =
     console.print(table, highlight=False)
     shown = f"hits {offset + 1}-{offset + len(result.hits)}" if offset else f"{len(result.hits)} hits"
     console.print(f"{shown} from {result.collection} in {result.total_ms:.1f} ms (search time)", highlight=False)
+    _print_understanding(console, result.query)
+
+
+def understanding_line(query: QueryUnderstanding) -> str:
+    """``understood as: low-pitched 0.61, deep 0.58; not understood: 'zorblaxian'`` (empty without a description)."""
+    parts = []
+    if query.understood:
+        parts.append("understood as: " + ", ".join(f"{u.style} {u.score:.2f}" for u in query.understood))
+    if query.unknown:
+        parts.append("not understood: " + ", ".join(repr(word) for word in query.unknown))
+    return "; ".join(parts)
+
+
+def _print_understanding(console: Console, query: QueryUnderstanding) -> None:
+    line = understanding_line(query)
+    if line:
+        console.print(line, highlight=False, markup=False)
 
 
 def _clip(hit: SearchHit) -> str:

@@ -22,12 +22,14 @@ from paraseek.client.types import (
     FacetCount,
     FacetRange,
     FacetResult,
+    QueryUnderstanding,
     RankedClip,
     SearchHit,
     SearchResult,
     ServerInfo,
     StoredClip,
     StyleScore,
+    UnderstoodStyle,
 )
 from paraseek.limits import DEFAULT_SERVER_ADDRESS as DEFAULT_SERVER
 from paraseek.limits import SERVER_ENV
@@ -42,10 +44,12 @@ __all__ = [
     "FacetCount",
     "FacetRange",
     "FacetResult",
+    "QueryUnderstanding",
     "RankedClip",
     "SearchHit",
     "SearchResult",
     "ServerInfo",
     "StoredClip",
     "StyleScore",
+    "UnderstoodStyle",
 ]

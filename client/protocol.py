@@ -176,8 +176,12 @@ def search_result(response: paraseek_pb2.SearchResponse) -> results.SearchResult
                                       for group, tags in hit.styles.items()})
             for hit in response.hits]
     timing = response.timing
-    return results.SearchResult(hits=hits, collection=response.collection, model=response.model, encode_ms=timing.encode_ms,
-                        search_ms=timing.search_ms, total_ms=timing.total_ms, text_cached=response.text_cached)
+    query = results.QueryUnderstanding(
+        understood=[results.UnderstoodStyle(u.style, u.score) for u in response.query.understood],
+        unknown=list(response.query.unknown))
+    return results.SearchResult(hits=hits, collection=response.collection, model=response.model,
+                                encode_ms=timing.encode_ms, search_ms=timing.search_ms, total_ms=timing.total_ms,
+                                text_cached=response.text_cached, query=query)
 
 
 def classification(response: paraseek_pb2.ClassifyResponse) -> dict[str, list[results.StyleScore]]:
@@ -209,7 +213,7 @@ def server_info_result(info: paraseek_pb2.ServerInfo) -> results.ServerInfo:
                       default_collection=info.default_collection, max_text_chars=info.max_text_chars,
                       max_top_k=info.max_top_k, max_rerank_clips=info.max_rerank_clips,
                       max_audio_seconds=info.max_audio_seconds, max_message_bytes=info.max_message_bytes,
-                      version=info.version)
+                      version=info.version, understanding_threshold=info.understanding_threshold)
 
 
 def search_request(text: str, *, negatives: Negatives | None, like: Audio | None, like_point: str | None,

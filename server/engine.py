@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
@@ -28,6 +28,7 @@ from paraseek.errors import (
 from paraseek.filters import Filter, check_filter_fields, parse_where
 from paraseek.limits import MAX_SEARCH_DEPTH, MAX_TOP_K
 from paraseek.model import EmbeddingModel
+from paraseek.model.understanding import QueryReading, candidate_phrases
 from paraseek.model.zeroshot import prompt_texts, ranked
 from paraseek.server.cache import EmbeddingCache
 from paraseek.server.config import MAX_EXPLAIN_TOP, ServerConfig
@@ -124,9 +125,12 @@ class SearchOutcome:
     collection: str
     encode_seconds: float
     search_seconds: float
+    #: True when every text of the search (description, negatives, the description's phrases) came from the cache
     text_cached: bool
     #: the model that served the collection
     model: str
+    #: How the description maps to the model's styles (empty without a description)
+    query: QueryReading = field(default_factory=QueryReading.empty)
 
 
 @dataclass(frozen=True)
@@ -372,18 +376,21 @@ class QueryEngine:
         info = self.collection(options.collection)
         served = self.served(info, scope)
         query_filter = self.build_filter(info, options.filter, options.where)
-        text_query, cached = None, False
+        text_query, cached, reading = None, False, QueryReading.empty()
         if texts:
-            vectors, cached = self.embed_texts(texts, scope, served)
-            steered = vectors[0] - np.asarray(weights, dtype=np.float32) @ vectors[1:]
+            words, pairs = candidate_phrases(texts[0]) if described else ([], [])
+            vectors, cached = self.embed_texts(texts + served.vocabulary.texts(words + pairs), scope, served)
+            steered = vectors[0] - np.asarray(weights, dtype=np.float32) @ vectors[1:len(texts)]
             text_query = _unit(steered, "the description minus its negatives")
+            reading = served.vocabulary.read(words, pairs, vectors[len(texts):])
         clip, exclude = None, None
         if example is not None:
             example, exclude = self._example(info.name, example, options)
             clip = self.embed_clips([example], info.name, scope, served)[0]
         query = _combine(text_query, clip, example_weight)
         encoded = time.perf_counter()
-        return self._run_search(info, query, query_filter, options, scope, started, encoded, cached, exclude)
+        outcome = self._run_search(info, query, query_filter, options, scope, started, encoded, cached, exclude)
+        return replace(outcome, query=reading)
 
     @_holds_models
     def search_by_audio(self, clip: Clip, options: SearchOptions, scope: Scope) -> SearchOutcome:

@@ -31,6 +31,7 @@ from paraseek.errors import (
 )
 from paraseek.model import EmbeddingModel, ZeroShotScorer, load_model
 from paraseek.model.base import ModelSource
+from paraseek.model.understanding import QueryVocabulary
 from paraseek.server.batching import MicroBatcher
 from paraseek.server.config import ServerConfig
 from paraseek.server.metrics import Metrics
@@ -53,6 +54,7 @@ class ServedModel:
         self.model = model
         self.signature = ModelSignature.of(model)
         self.scorer = ZeroShotScorer(model)  # embeds the style-tag prompts used for explanations
+        self.vocabulary = QueryVocabulary(self.scorer, model.embed_text)  # calibrates the model's threshold
         self.batcher = (MicroBatcher(model.embed_text, max_batch=config.max_batch, max_chars=config.max_batch_chars,
                                      max_wait=config.max_wait_ms / 1000,
                                      on_batch=metrics.batch_size.observe) if config.batching else None)

@@ -189,7 +189,8 @@ class ParaseekServicer(paraseek_pb2_grpc.ParaseekServicer):
             max_top_k=MAX_TOP_K, max_rerank_clips=config.max_rerank_clips, max_audio_seconds=config.max_audio_seconds,
             max_message_bytes=config.max_message_bytes, version=metadata.version("paraseek"),
             models=[paraseek_pb2.ModelInfo(**status.to_dict()) for status in engine.model_status()],
-            model_memory_budget_bytes=config.model_memory_bytes)
+            model_memory_budget_bytes=config.model_memory_bytes,
+            understanding_threshold=engine.models.default.vocabulary.threshold)
 
     @rpc
     def Facet(self, request: paraseek_pb2.FacetRequest, context: grpc.ServicerContext) -> paraseek_pb2.FacetResponse:

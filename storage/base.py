@@ -146,6 +146,7 @@ class VectorStore(ABC):
     def flush(self) -> None:
         """Persist pending writes."""
 
+    @abstractmethod
     def release(self, collection: str) -> None:
         """Persist one collection and let go of it, so that another process can open it.
 

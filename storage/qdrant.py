@@ -426,6 +426,9 @@ class ServerStore(VectorStore):
         if self._closed:
             raise FailedPrecondition("the store is closed")
 
+    def release(self, collection: str) -> None:
+        """Nothing to let go of: the Qdrant server serves a collection to any number of processes."""
+
     def close(self) -> None:
         if self._closed:
             return

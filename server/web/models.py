@@ -89,6 +89,20 @@ class Timing(BaseModel):
     total_ms: float
 
 
+class UnderstoodStyle(BaseModel):
+    style: str
+    score: float = Field(description="Cosine similarity of the phrase and the style tag in the zero-shot prompt.")
+
+
+class QueryUnderstanding(BaseModel):
+    """How the description maps to the model's known styles (empty for a search without text)."""
+
+    understood: list[UnderstoodStyle] = Field(default_factory=list,
+                                              description="The best style of each phrase the model knows, best first.")
+    unknown: list[str] = Field(default_factory=list,
+                               description="Words scoring below the model's calibrated threshold against every style.")
+
+
 class SearchResponse(BaseModel):
     hits: list[Hit]
     collection: str
@@ -96,6 +110,7 @@ class SearchResponse(BaseModel):
     timing: Timing
     text_cached: bool
     offset: int
+    query: QueryUnderstanding
 
 
 class GroupScores(BaseModel):
@@ -189,6 +204,8 @@ class ServerInfo(BaseModel):
     models: list[ModelInfo] = Field(description="The default model (first), the other loaded ones, and those the "
                                                 "collections were built with (loaded on their first request).")
     model_memory_budget_bytes: int
+    understanding_threshold: float = Field(
+        description="The score a phrase needs against its best style tag to count as understood (calibrated per model).")
 
 
 class ErrorDetail(BaseModel):

@@ -130,18 +130,36 @@ class Timing(_message.Message):
     def __init__(self, encode_ms: _Optional[float] = ..., search_ms: _Optional[float] = ..., total_ms: _Optional[float] = ...) -> None: ...
 
 class SearchResponse(_message.Message):
-    __slots__ = ("hits", "collection", "model", "timing", "text_cached")
+    __slots__ = ("hits", "collection", "model", "timing", "text_cached", "query")
     HITS_FIELD_NUMBER: _ClassVar[int]
     COLLECTION_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     TIMING_FIELD_NUMBER: _ClassVar[int]
     TEXT_CACHED_FIELD_NUMBER: _ClassVar[int]
+    QUERY_FIELD_NUMBER: _ClassVar[int]
     hits: _containers.RepeatedCompositeFieldContainer[Hit]
     collection: str
     model: str
     timing: Timing
     text_cached: bool
-    def __init__(self, hits: _Optional[_Iterable[_Union[Hit, _Mapping]]] = ..., collection: _Optional[str] = ..., model: _Optional[str] = ..., timing: _Optional[_Union[Timing, _Mapping]] = ..., text_cached: _Optional[bool] = ...) -> None: ...
+    query: QueryUnderstanding
+    def __init__(self, hits: _Optional[_Iterable[_Union[Hit, _Mapping]]] = ..., collection: _Optional[str] = ..., model: _Optional[str] = ..., timing: _Optional[_Union[Timing, _Mapping]] = ..., text_cached: _Optional[bool] = ..., query: _Optional[_Union[QueryUnderstanding, _Mapping]] = ...) -> None: ...
+
+class UnderstoodStyle(_message.Message):
+    __slots__ = ("style", "score")
+    STYLE_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    style: str
+    score: float
+    def __init__(self, style: _Optional[str] = ..., score: _Optional[float] = ...) -> None: ...
+
+class QueryUnderstanding(_message.Message):
+    __slots__ = ("understood", "unknown")
+    UNDERSTOOD_FIELD_NUMBER: _ClassVar[int]
+    UNKNOWN_FIELD_NUMBER: _ClassVar[int]
+    understood: _containers.RepeatedCompositeFieldContainer[UnderstoodStyle]
+    unknown: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, understood: _Optional[_Iterable[_Union[UnderstoodStyle, _Mapping]]] = ..., unknown: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ClassifyRequest(_message.Message):
     __slots__ = ("collection", "audio", "styles")
@@ -271,7 +289,7 @@ class GetServerInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ServerInfo(_message.Message):
-    __slots__ = ("model", "model_fingerprint", "embedding_dim", "sample_rate", "style_groups", "default_collection", "max_text_chars", "max_top_k", "max_rerank_clips", "max_audio_seconds", "max_message_bytes", "version", "models", "model_memory_budget_bytes")
+    __slots__ = ("model", "model_fingerprint", "embedding_dim", "sample_rate", "style_groups", "default_collection", "max_text_chars", "max_top_k", "max_rerank_clips", "max_audio_seconds", "max_message_bytes", "version", "models", "model_memory_budget_bytes", "understanding_threshold")
     class StyleGroupsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -293,6 +311,7 @@ class ServerInfo(_message.Message):
     VERSION_FIELD_NUMBER: _ClassVar[int]
     MODELS_FIELD_NUMBER: _ClassVar[int]
     MODEL_MEMORY_BUDGET_BYTES_FIELD_NUMBER: _ClassVar[int]
+    UNDERSTANDING_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     model: str
     model_fingerprint: str
     embedding_dim: int
@@ -307,7 +326,8 @@ class ServerInfo(_message.Message):
     version: str
     models: _containers.RepeatedCompositeFieldContainer[ModelInfo]
     model_memory_budget_bytes: int
-    def __init__(self, model: _Optional[str] = ..., model_fingerprint: _Optional[str] = ..., embedding_dim: _Optional[int] = ..., sample_rate: _Optional[int] = ..., style_groups: _Optional[_Mapping[str, _filter_pb2.KeywordList]] = ..., default_collection: _Optional[str] = ..., max_text_chars: _Optional[int] = ..., max_top_k: _Optional[int] = ..., max_rerank_clips: _Optional[int] = ..., max_audio_seconds: _Optional[float] = ..., max_message_bytes: _Optional[int] = ..., version: _Optional[str] = ..., models: _Optional[_Iterable[_Union[ModelInfo, _Mapping]]] = ..., model_memory_budget_bytes: _Optional[int] = ...) -> None: ...
+    understanding_threshold: float
+    def __init__(self, model: _Optional[str] = ..., model_fingerprint: _Optional[str] = ..., embedding_dim: _Optional[int] = ..., sample_rate: _Optional[int] = ..., style_groups: _Optional[_Mapping[str, _filter_pb2.KeywordList]] = ..., default_collection: _Optional[str] = ..., max_text_chars: _Optional[int] = ..., max_top_k: _Optional[int] = ..., max_rerank_clips: _Optional[int] = ..., max_audio_seconds: _Optional[float] = ..., max_message_bytes: _Optional[int] = ..., version: _Optional[str] = ..., models: _Optional[_Iterable[_Union[ModelInfo, _Mapping]]] = ..., model_memory_budget_bytes: _Optional[int] = ..., understanding_threshold: _Optional[float] = ...) -> None: ...
 
 class ModelInfo(_message.Message):
     __slots__ = ("name", "fingerprint", "embedding_dim", "loaded", "is_default", "memory_bytes", "collections")

@@ -126,6 +126,7 @@ async function search({ push = true } = {}) {
   if (!state.q && !state.like) {
     hits = [];
     renderHits();
+    renderUnderstood(null);
     status("Type a description and press Enter.");
     return;
   }
@@ -143,6 +144,7 @@ async function search({ push = true } = {}) {
     hits = result.hits;
     selected = -1;
     renderHits();
+    renderUnderstood(result.query);
     const last = state.offset + hits.length;
     status(hits.length ? `Hits ${state.offset + 1}–${last} in ${result.collection} · ${result.timing.total_ms.toFixed(0)} ms`
       : "No hits. Loosen the filters or change the description.");
@@ -151,6 +153,31 @@ async function search({ push = true } = {}) {
     hits = [];
     renderHits();
     status(error.message, true);
+  }
+}
+
+// How the model read the description: its known styles with scores, and the words it does not know.
+function renderUnderstood(query) {
+  const line = $("understood");
+  line.replaceChildren();
+  if (!query || (!query.understood.length && !query.unknown.length)) return;
+  if (query.understood.length) {
+    line.append("understood as: ");
+    query.understood.forEach((match, index) => {
+      const style = document.createElement("span");
+      style.className = "known";
+      style.textContent = match.style;
+      line.append(index ? ", " : "", style, ` ${match.score.toFixed(2)}`);
+    });
+  }
+  if (query.unknown.length) {
+    line.append(query.understood.length ? "; not understood: " : "not understood: ");
+    query.unknown.forEach((word, index) => {
+      const unknown = document.createElement("span");
+      unknown.className = "unknown";
+      unknown.textContent = `'${word}'`;
+      line.append(index ? ", " : "", unknown);
+    });
   }
 }
 
