@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 import soundfile
 
+from paraseek.client.export import INDEXER_FIELDS
 from paraseek.filters import parse_where
 from paraseek.indexer import IndexOptions, index_corpus
 from paraseek.indexer.acoustics import PAYLOAD_FIELDS, measure, measured_bins
+from paraseek.indexer.pipeline import RESERVED_KEYS
 from paraseek.storage import FieldType, open_store
 from paraseek.testing import speak, tiny_paraspeechclap
 
@@ -117,3 +119,7 @@ def test_where_filters_on_measured_bins(voices: dict[str, Path], tmp_path: Path)
         assert names("measured.pitch=high") == {"high"}
         assert "whisper" in names("measured.breathiness=breathy")
         assert names("measured.pitch=low measured.noise=clean measured.reverberation=close") == {"low"}
+
+
+def test_exports_know_every_field_the_indexer_writes() -> None:
+    assert {key.split(".")[0] for key in RESERVED_KEYS} == INDEXER_FIELDS
