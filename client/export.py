@@ -19,6 +19,7 @@ from paraseek.client.types import SearchHit, SearchResult
 INDEXER_FIELDS = frozenset({
     "path", "relative_path", "corpus", "content_hash", "model", "table_row", "duration", "sample_rate", "channels",
     "loudness_dbfs", "peak_dbfs", "f0_median_hz", "f0_std_semitones", "voiced_fraction", "speaking_rate", "snr_db",
+    "hnr_db", "cpp_db", "jitter_percent", "shimmer_percent", "reverberation_seconds", "measured",
     "style", "style_score",
 })
 #: The leading columns of every manifest row.

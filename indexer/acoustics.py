@@ -1,17 +1,28 @@
-"""Measured acoustics of a clip: level, pitch, voicing, speaking rate and SNR (numpy, torch FFTs).
+"""Measured acoustics of a clip: level, pitch, voicing, speaking rate, SNR, voice quality, reverberation.
 
-Every measure works on a mono waveform at any sample rate and costs a few milliseconds per
-second of audio. Levels are dB relative to full scale, where a constant signal of amplitude 1
-(RMS 1) is 0 dBFS; a full-scale sine therefore reads -3 dBFS.
+Raw values (``Acoustics``) are computed in the decode workers; the calibrated keyword bins under
+``measured.`` (``measured_bins``) are added where the clip's metadata is known, since the pitch bin
+is relative to the speaker's gender. Pitch, HNR, jitter and shimmer come from one Praat pitch
+analysis (``paraseek.audio.pitch``), CPP from Praat's power cepstrogram; levels, speaking rate, SNR
+and the reverberation estimate from numpy frame levels. Levels are dB relative to full scale, where
+a constant signal of amplitude 1 (RMS 1) is 0 dBFS; a full-scale sine therefore reads -3 dBFS.
+Thresholds and their sources: ``docs/measurements.md``.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
+import parselmouth
+from numpy.lib.stride_tricks import sliding_window_view
+from parselmouth.praat import call
 
-from paraseek.audio.pitch import HOP_SECONDS, track_pitch
+from paraseek.audio.pitch import HOP_SECONDS, analyse_pitch, pitch_frames, to_sound
+from paraseek.storage import FieldType
 
 FRAME_SECONDS = 0.025
 #: Frames more than this far below the loudest frame count as pauses.
@@ -19,6 +30,21 @@ ACTIVITY_RANGE_DB = 35.0
 #: A syllable nucleus must rise this far above the dips on both sides (de Jong & Wempe use 2 dB).
 NUCLEUS_DIP_DB = 2.0
 FLOOR_DB = -120.0
+#: Voice quality is measured on at most this much audio (the middle of longer clips): it is a
+#: property of the voice, and Praat's cepstrogram is the costliest measure per second.
+VOICE_QUALITY_SECONDS = 2.0
+#: Praat CPPS settings of Murton, Hillman & Mehta (2020), whose thresholds the breathiness bin uses;
+#: frames every 50 ms rather than 2 ms (the mean over a clip moves by < 0.2 dB, at a fraction of the cost).
+CEPSTROGRAM_STEP_SECONDS = 0.05
+#: Praat's period limits for jitter and shimmer (shortest, longest period, largest period factor).
+PERIOD_RANGE = (0.0001, 0.02, 1.3)
+MAX_AMPLITUDE_FACTOR = 1.6
+#: Reverberation: least-squares level slopes over windows of this many 10 ms frames ...
+DECAY_WINDOW_FRAMES = 6
+#: ... that fall in every step and stay this far above the noise floor; the steepest decays
+#: (this percentile of the falling slopes) are bounded by the room's own decay.
+DECAY_HEADROOM_DB = 10.0
+DECAY_PERCENTILE = 10.0
 
 
 @dataclass(frozen=True)
@@ -32,10 +58,40 @@ class Acoustics:
     voiced_fraction: float
     speaking_rate: float
     snr_db: float
+    hnr_db: float | None
+    cpp_db: float | None
+    jitter_percent: float | None
+    shimmer_percent: float | None
+    reverberation_seconds: float | None
 
     def to_payload(self) -> dict[str, float | None]:
         """Rounded values for the payload."""
         return {key: (None if value is None else round(float(value), 3)) for key, value in asdict(self).items()}
+
+
+#: Bin thresholds (see docs/measurements.md for the sources). Pitch: thirds (in semitones) of the
+#: typical adult speaking-f0 range of each gender; unknown gender is taken from f0 at GENDER_SPLIT_HZ.
+PITCH_BANDS_HZ = {"male": (109.0, 139.0), "female": (191.0, 220.0)}
+GENDER_SPLIT_HZ = 165.0
+SPEAKING_RATE_BANDS = (3.5, 5.5)  # syllables per second of speaking
+NOISE_BANDS_DB = (15.0, 30.0)  # SNR
+REVERBERATION_BANDS_SECONDS = (0.3, 0.5)  # estimated decay time (T60)
+BREATHY_CPP_DB = 9.33  # CPPS of connected speech below this reads as dysphonic/breathy
+BREATHY_HNR_DB = 7.0
+#: Keyword bins of ``measured_bins`` and the values each can take.
+BIN_VALUES: dict[str, tuple[str, ...]] = {
+    "gender": ("male", "female"),
+    "pitch": ("low", "medium", "high"),
+    "speaking_rate": ("slow", "moderate", "fast"),
+    "noise": ("noisy", "moderate", "clean"),
+    "reverberation": ("close", "room", "distant"),
+    "breathiness": ("breathy", "clear"),
+}
+#: The payload fields this module writes, with their index types.
+PAYLOAD_FIELDS: dict[str, FieldType] = {
+    **{name: FieldType.FLOAT for name in Acoustics.__dataclass_fields__},
+    **{f"measured.{name}": FieldType.KEYWORD for name in BIN_VALUES},
+}
 
 
 def db(power: np.ndarray | float) -> np.ndarray:
@@ -75,15 +131,69 @@ def count_nuclei(levels_db: np.ndarray, voiced: np.ndarray, active: np.ndarray) 
     return len(kept)
 
 
+def decay_seconds(levels_db: np.ndarray, noise_floor_db: float) -> float | None:
+    """Blind reverberation time: 60 dB over the steepest free decays of the level contour (seconds).
+
+    After a sound stops, its level cannot fall faster than the room lets it (Wen, Habets & Naylor,
+    ICASSP 2008, "Blind estimation of reverberation time based on the distribution of signal decay
+    rates"): the steep end of the distribution of falling slopes estimates the room's decay rate.
+    """
+    if levels_db.shape[0] < DECAY_WINDOW_FRAMES:
+        return None
+    windows = sliding_window_view(levels_db, DECAY_WINDOW_FRAMES)
+    falling = (np.diff(windows, axis=1) < 0).all(axis=1) & (windows[:, -1] > noise_floor_db + DECAY_HEADROOM_DB)
+    if not falling.any():
+        return None
+    times = (np.arange(DECAY_WINDOW_FRAMES) - (DECAY_WINDOW_FRAMES - 1) / 2) * HOP_SECONDS
+    slopes = (windows[falling] @ times) / float(times @ times)  # dB per second, all negative
+    return float(60.0 / -np.percentile(slopes, DECAY_PERCENTILE))
+
+
+def _defined(value: float) -> float | None:
+    return None if math.isnan(value) else float(value)
+
+
+def voice_quality(sound: parselmouth.Sound, pitch: parselmouth.Pitch) -> dict[str, float | None]:
+    """HNR (from the pitch analysis' autocorrelation peaks), CPPS, local jitter and shimmer of a Praat sound."""
+    strength = pitch.selected_array["strength"][pitch.selected_array["frequency"] > 0]
+    # Praat's Harmonicity (Boersma 1993): 10 log10(r / (1 - r)) of each voiced frame's autocorrelation peak r.
+    strength = np.clip(strength, 1e-6, 1 - 1e-6)
+    hnr = float(np.mean(10.0 * np.log10(strength / (1.0 - strength)))) if strength.size else None
+    cepstrogram = call(sound, "To PowerCepstrogram", 60.0, CEPSTROGRAM_STEP_SECONDS, 5000.0, 50.0)
+    cpp = call(cepstrogram, "Get CPPS", "no", 0.01, 0.001, 60.0, 330.0, 0.05, "Parabolic", 0.001, 0.0,
+               "Straight", "Robust")
+    jitter = shimmer = math.nan
+    if strength.size:
+        pulses = call([sound, pitch], "To PointProcess (cc)")
+        jitter = call(pulses, "Get jitter (local)", 0.0, 0.0, *PERIOD_RANGE)
+        shimmer = call([sound, pulses], "Get shimmer (local)", 0.0, 0.0, *PERIOD_RANGE, MAX_AMPLITUDE_FACTOR)
+    return {
+        "hnr_db": hnr,
+        "cpp_db": _defined(cpp),
+        "jitter_percent": None if math.isnan(jitter) else 100.0 * jitter,
+        "shimmer_percent": None if math.isnan(shimmer) else 100.0 * shimmer,
+    }
+
+
+def middle(sound: parselmouth.Sound, seconds: float) -> parselmouth.Sound:
+    """The middle ``seconds`` of ``sound`` (all of it when shorter)."""
+    if sound.duration <= seconds:
+        return sound
+    start = (sound.duration - seconds) / 2
+    return sound.extract_part(from_time=sound.xmin + start, to_time=sound.xmin + start + seconds,
+                              preserve_times=False)
+
+
 def measure(wave: np.ndarray, sample_rate: int) -> Acoustics:
     """All measures of a mono clip (float array at ``sample_rate``)."""
     wave = np.asarray(wave, dtype=np.float32)
     mean_square = float(np.mean(wave.astype(np.float64) ** 2)) if wave.size else 0.0
     peak = float(np.abs(wave).max()) if wave.size else 0.0
     levels = frame_power_db(wave, sample_rate)
-    f0 = track_pitch(wave, sample_rate)
-    n = min(levels.shape[0], f0.shape[0])
-    levels, f0 = levels[:n], f0[:n]
+    sound = to_sound(wave, sample_rate)
+    pitch = analyse_pitch(sound)
+    f0 = pitch_frames(pitch, levels.shape[0])
+    n = levels.shape[0]
     active = levels > levels.max() - ACTIVITY_RANGE_DB
     voiced = ~np.isnan(f0) & active
     voiced_f0 = f0[voiced]
@@ -95,6 +205,11 @@ def measure(wave: np.ndarray, sample_rate: int) -> Acoustics:
         f0_median = f0_spread = None
     active_seconds = max(float(active.sum()) * HOP_SECONDS, HOP_SECONDS)
     noise, signal = np.percentile(levels, [10, 95]) if n else (FLOOR_DB, FLOOR_DB)
+    if sound.duration > VOICE_QUALITY_SECONDS:
+        excerpt = middle(sound, VOICE_QUALITY_SECONDS)
+        quality = voice_quality(excerpt, analyse_pitch(excerpt))
+    else:
+        quality = voice_quality(sound, pitch)
     return Acoustics(
         loudness_dbfs=float(db(mean_square)),
         peak_dbfs=float(db(peak**2)),
@@ -103,4 +218,51 @@ def measure(wave: np.ndarray, sample_rate: int) -> Acoustics:
         voiced_fraction=float(voiced.mean()) if n else 0.0,
         speaking_rate=count_nuclei(levels, voiced, active) / active_seconds,
         snr_db=float(np.clip(signal - noise, 0.0, 100.0)),
+        reverberation_seconds=decay_seconds(levels, float(noise)),
+        **quality,
     )
+
+
+def _band(value: float, bounds: tuple[float, float], names: tuple[str, ...]) -> str:
+    low, high = bounds
+    return names[0] if value < low else names[2] if value > high else names[1]
+
+
+def metadata_gender(metadata: Mapping[str, Any]) -> str | None:
+    """``male``/``female`` from a ``gender`` or ``sex`` metadata column (any case; m/f, man/woman too)."""
+    for key, value in metadata.items():
+        if key.lower() in ("gender", "sex") and isinstance(value, str):
+            word = value.strip().lower()
+            if word in ("m", "male", "man"):
+                return "male"
+            if word in ("f", "female", "woman"):
+                return "female"
+    return None
+
+
+def measured_bins(raw: Mapping[str, Any], metadata: Mapping[str, Any]) -> dict[str, str]:
+    """Calibrated keyword bins of a clip's raw measures (``to_payload`` values); undefined measures get none."""
+    bins: dict[str, str] = {}
+    f0 = raw.get("f0_median_hz")
+    gender = metadata_gender(metadata)
+    if f0 is not None:
+        gender = gender or ("male" if f0 < GENDER_SPLIT_HZ else "female")
+        bins["pitch"] = _band(f0, PITCH_BANDS_HZ[gender], BIN_VALUES["pitch"])
+    if gender is not None:
+        bins["gender"] = gender
+    if f0 is not None and raw["speaking_rate"] > 0:
+        bins["speaking_rate"] = _band(raw["speaking_rate"], SPEAKING_RATE_BANDS, BIN_VALUES["speaking_rate"])
+    bins["noise"] = _band(raw["snr_db"], NOISE_BANDS_DB, BIN_VALUES["noise"])
+    if raw.get("reverberation_seconds") is not None:
+        bins["reverberation"] = _band(raw["reverberation_seconds"], REVERBERATION_BANDS_SECONDS,
+                                      BIN_VALUES["reverberation"])
+    cpp, hnr = raw.get("cpp_db"), raw.get("hnr_db")
+    if cpp is not None:
+        breathy = cpp < BREATHY_CPP_DB and (hnr is None or hnr < BREATHY_HNR_DB)
+        bins["breathiness"] = "breathy" if breathy else "clear"
+    return bins
+
+
+def measured_payload(raw: Mapping[str, Any], metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """The raw measures plus their bins under ``measured``, as written to a point's payload."""
+    return {**raw, "measured": measured_bins(raw, metadata)}

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from paraseek.errors import AudioError, FailedPrecondition, InvalidArgument, shorten
+from paraseek.indexer import acoustics
 from paraseek.indexer.collections import Target, discard_target, prepare_target
 from paraseek.indexer.decode import (
     DEFAULT_MAX_SECONDS,
@@ -49,13 +50,7 @@ ACOUSTIC_FIELDS: dict[str, FieldType] = {
     "duration": FieldType.FLOAT,
     "sample_rate": FieldType.INTEGER,
     "channels": FieldType.INTEGER,
-    "loudness_dbfs": FieldType.FLOAT,
-    "peak_dbfs": FieldType.FLOAT,
-    "f0_median_hz": FieldType.FLOAT,
-    "f0_std_semitones": FieldType.FLOAT,
-    "voiced_fraction": FieldType.FLOAT,
-    "speaking_rate": FieldType.FLOAT,
-    "snr_db": FieldType.FLOAT,
+    **acoustics.PAYLOAD_FIELDS,
 }
 BASE_FIELDS: dict[str, FieldType] = {
     "path": FieldType.KEYWORD,
@@ -66,7 +61,7 @@ BASE_FIELDS: dict[str, FieldType] = {
     "table_row": FieldType.INTEGER,
     **ACOUSTIC_FIELDS,
 }
-RESERVED_KEYS = frozenset(BASE_FIELDS) | {"style", "style_score"}
+RESERVED_KEYS = frozenset(BASE_FIELDS) | {"style", "style_score", "measured"}
 #: Metadata strings longer than this on average are indexed as full text rather than keywords.
 TEXT_FIELD_CHARS = 64
 _PLAN_CHUNK = 256
@@ -536,7 +531,7 @@ class _Run:
             "duration": round(decoded.duration, 3),
             "sample_rate": decoded.sample_rate,
             "channels": decoded.channels,
-            **decoded.acoustics,
+            **acoustics.measured_payload(decoded.acoustics, item.ref.metadata),
         })
         if item.ref.row is not None:
             payload["table_row"] = item.ref.row

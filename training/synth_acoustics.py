@@ -52,7 +52,7 @@ def spectral_centroid(x: np.ndarray, sample_rate: int) -> float:
 
 def f0_track(x: np.ndarray, sample_rate: int) -> np.ndarray:
     """Per-frame (10 ms hop) F0 in Hz of the active frames; NaN for unvoiced or silent frames."""
-    track = track_pitch(x, sample_rate, f0_min=50.0, f0_max=500.0, threshold=0.2, hop_seconds=_HOP_S)
+    track = track_pitch(x, sample_rate, f0_min=50.0, f0_max=500.0, hop_seconds=_HOP_S)
     active = active_mask(x, sample_rate, floor_db=35.0)
     n = min(len(track), len(active))
     return np.where(active[:n], track[:n], np.nan)

@@ -1,9 +1,10 @@
-"""Audio decoding, resampling, preprocessing and pitch tracking in plain torch/numpy (no torchaudio)."""
+"""Audio decoding, resampling and preprocessing in plain torch/numpy (no torchaudio); pitch tracking with Praat."""
 
 from paraseek.errors import require
 
 require("torch")
 require("soundfile")
+require("parselmouth")
 
 from paraseek.audio.io import (  # noqa: E402
     MAX_DECODE_SECONDS,

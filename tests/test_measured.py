@@ -1,0 +1,125 @@
+"""Measured voice quality and its bins on real speech (espeak-ng, sox reverb and noise), and ``--where`` on them."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from paraseek.client.export import INDEXER_FIELDS
+from paraseek.filters import parse_where
+from paraseek.indexer import IndexOptions, index_corpus
+from paraseek.indexer.acoustics import PAYLOAD_FIELDS, measure, measured_bins
+from paraseek.indexer.pipeline import RESERVED_KEYS
+from paraseek.storage import FieldType, open_store
+from paraseek.testing import speak, tiny_paraspeechclap
+
+SR = 16000
+TEXT = "The quick brown fox jumps over the lazy dog near the river bank today, and then it runs away."
+
+
+def read(path: Path) -> np.ndarray:
+    wave, _ = soundfile.read(path, dtype="float32")
+    return wave
+
+
+def sox(source: Path, target: Path, *effects: str) -> Path:
+    subprocess.run(["sox", str(source), str(target), *effects], check=True, capture_output=True)
+    return target
+
+
+@pytest.fixture(scope="module")
+def voices(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Dry, reverberant, noisy, whispered, low/high-pitched, slow/fast speech."""
+    root = tmp_path_factory.mktemp("voices")
+    made = {
+        "low": speak(root / "low.wav", TEXT, voice="en+m3", pitch=20),
+        "high": speak(root / "high.wav", TEXT, voice="en+m3", pitch=90),
+        "slow": speak(root / "slow.wav", TEXT, speed=110),
+        "fast": speak(root / "fast.wav", TEXT, speed=300),
+        "whisper": speak(root / "whisper.wav", TEXT, voice="en+whisper"),
+    }
+    dry = made["low"]
+    made["reverb"] = sox(dry, root / "reverb.wav", "reverb", "80")
+    noise = 0.05 * np.random.default_rng(0).standard_normal(read(dry).shape).astype(np.float32)
+    soundfile.write(root / "noisy.wav", read(dry) + noise, SR)
+    made["noisy"] = root / "noisy.wav"
+    return made
+
+
+@pytest.fixture(scope="module")
+def measured(voices: dict[str, Path]) -> dict[str, dict]:
+    return {name: measure(read(path), SR).to_payload() for name, path in voices.items()}
+
+
+def bins(raw: dict) -> dict[str, str]:
+    return measured_bins(raw, {})
+
+
+def test_reverb_raises_the_reverberation_estimate_to_distant(measured: dict[str, dict]) -> None:
+    dry, wet = measured["low"], measured["reverb"]
+    assert wet["reverberation_seconds"] > dry["reverberation_seconds"] + 0.2
+    assert (bins(dry)["reverberation"], bins(wet)["reverberation"]) == ("close", "distant")
+    assert wet["hnr_db"] < dry["hnr_db"] and wet["cpp_db"] < dry["cpp_db"]
+
+
+def test_added_noise_lowers_snr_and_reads_noisy(measured: dict[str, dict]) -> None:
+    dry, noisy = measured["low"], measured["noisy"]
+    assert noisy["snr_db"] < dry["snr_db"] - 20
+    assert (bins(dry)["noise"], bins(noisy)["noise"]) == ("clean", "noisy")
+
+
+def test_pitch_bins_follow_espeak_pitch_and_metadata_gender(measured: dict[str, dict]) -> None:
+    low, high = measured["low"], measured["high"]
+    assert high["f0_median_hz"] > low["f0_median_hz"] * 1.4
+    assert (bins(low)["pitch"], bins(high)["pitch"]) == ("low", "high")
+    assert bins(low)["gender"] == "male"
+    # the same voice read against the female range is low
+    as_female = measured_bins(high, {"Gender": "F"})
+    assert (as_female["gender"], as_female["pitch"]) == ("female", "low")
+
+
+def test_speaking_rate_bins(measured: dict[str, dict]) -> None:
+    assert measured["fast"]["speaking_rate"] > measured["slow"]["speaking_rate"] * 1.5
+    assert (bins(measured["slow"])["speaking_rate"], bins(measured["fast"])["speaking_rate"]) == ("slow", "fast")
+
+
+def test_whisper_is_breathy_and_has_no_periodicity_measures(measured: dict[str, dict]) -> None:
+    whisper, voiced = measured["whisper"], measured["slow"]
+    assert whisper["hnr_db"] is None and whisper["jitter_percent"] is None and whisper["f0_median_hz"] is None
+    assert whisper["cpp_db"] < voiced["cpp_db"] - 3
+    assert (bins(whisper)["breathiness"], bins(voiced)["breathiness"]) == ("breathy", "clear")
+    assert "pitch" not in bins(whisper)
+    for name in ("hnr_db", "jitter_percent", "shimmer_percent"):
+        assert voiced[name] is not None and voiced[name] > 0
+
+
+def test_where_filters_on_measured_bins(voices: dict[str, Path], tmp_path: Path) -> None:
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for name in ("low", "high", "reverb", "noisy", "whisper"):
+        (folder / f"{name}.wav").write_bytes(voices[name].read_bytes())
+    model = tiny_paraspeechclap()
+    with open_store(tmp_path / "data") as store:
+        index_corpus(folder, store, model, IndexOptions(collection="voices", workers=0, threads=1, progress=False))
+        schema = store.describe("voices").payload_schema
+        for field, kind in PAYLOAD_FIELDS.items():
+            assert schema[field] == kind
+        assert schema["measured.pitch"] == FieldType.KEYWORD
+
+        def names(where: str) -> set[str]:
+            hits = store.search("voices", model.embed_text(["a voice"])[0], top_k=10, filter=parse_where(where, schema))
+            return {Path(hit.payload["relative_path"]).stem for hit in hits}
+
+        assert names("measured.reverberation=distant") == {"reverb"}
+        assert names("measured.noise=noisy") == {"noisy"}
+        assert names("measured.pitch=high") == {"high"}
+        assert "whisper" in names("measured.breathiness=breathy")
+        assert names("measured.pitch=low measured.noise=clean measured.reverberation=close") == {"low"}
+
+
+def test_exports_know_every_field_the_indexer_writes() -> None:
+    assert {key.split(".")[0] for key in RESERVED_KEYS} == INDEXER_FIELDS
