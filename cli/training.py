@@ -13,12 +13,14 @@ import click
 @click.option("--clips", "n_clips", type=click.IntRange(min=1), default=3000, show_default=True, help="Number of clips.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Corpus seed (same seed and count: same corpus).")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Parallel renderers (default: all cores).")
-def synth(out_dir: Path, n_clips: int, seed: int, workers: int | None) -> None:
+@click.option("--styles", type=click.Choice(["1", "2"]), default="2", show_default=True,
+              help="Style set: 1 = paraseek-mini's nine groups; 2 adds breathiness, rhythm and emotion (paraseek-mini-v2).")
+def synth(out_dir: Path, n_clips: int, seed: int, workers: int | None, styles: str) -> None:
     """Synthesise a labelled styled-speech corpus into OUT_DIR (resumable).
 
     \b
     Example:
-      paraseek synth /data/corpus --clips 3000 --seed 0
+      paraseek synth /data/corpus --clips 4500 --seed 0
     """
     from paraseek.training.synth import generate_corpus
 
@@ -26,17 +28,20 @@ def synth(out_dir: Path, n_clips: int, seed: int, workers: int | None) -> None:
         if done % 250 == 0 or done == total:
             click.echo(f"{done}/{total} clips", err=True)
 
-    click.echo(str(generate_corpus(out_dir, n_clips, seed=seed, workers=workers, progress=progress)))
+    click.echo(str(generate_corpus(out_dir, n_clips, seed=seed, styles=int(styles), workers=workers,
+                                   progress=progress)))
 
 
 @click.command()
-@click.option("--recipe", type=str, default=None, help="Named recipe (e.g. paraseek-mini): synthesises its corpus and trains.")
+@click.option("--recipe", type=str, default=None,
+              help="Named recipe (paraseek-mini-v2, paraseek-mini): synthesises its corpus and trains.")
 @click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Recipe folder: corpus/ and run/ go here.")
 @click.option("--install", is_flag=True, help="Recipe only: copy the trained weights into the package as the shipped model.")
 @click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Training manifest (JSON lines).")
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Checkpoints, log and weights.")
-@click.option("--model", type=str, default=None, help="Registered model name or config file (default paraseek-mini).")
+@click.option("--model", type=str, default=None,
+              help="Registered model name or config file (default: the recipe's, else paraseek-mini).")
 @click.option("--init-checkpoint", type=str, default=None, help="Start from these weights (path or hf-hub:owner/repo).")
 @click.option("--audio-root", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="ParaSpeechCaps-style manifests: folder holding {source}/{relative_audio_path}.")
@@ -60,7 +65,7 @@ def train(recipe: str | None, work_dir: Path | None, install: bool, manifest: Pa
 
     \b
     Examples:
-      paraseek train --recipe paraseek-mini --work-dir /data/mini --install
+      paraseek train --recipe paraseek-mini-v2 --work-dir /data/mini-v2 --install
       paraseek train --manifest corpus/manifest.jsonl --out-dir runs/a --model paraseek-mini --steps 2000 --lr 2e-3
       torchrun --nproc-per-node 4 -m paraseek.cli.main train --model paraspeechclap-intrinsic \\
           --init-checkpoint hf-hub:ajd12342/paraspeechclap-intrinsic --manifest psc.jsonl \\

@@ -108,6 +108,9 @@ def test_evaluate_manifest_skips_bad_files_and_reports(tmp_path: Path, mini) -> 
     assert results["clips"] == 6 and results["unique_captions"] == 2
     assert results["classification"]["pitch"]["n"] == 6
     assert set(results["classification"]) == {"pitch"}  # only groups with labelled clips
+    pitch = results["classification"]["pitch"]
+    assert set(pitch["recall"]) == {"low-pitched", "high-pitched"}
+    assert np.mean(list(pitch["recall"].values())) == pytest.approx(pitch["uar"])  # UAR is the mean per-tag recall
     table = format_table(results)
     assert "text_to_audio" in table and "pitch" in table
 

@@ -15,7 +15,7 @@ import soundfile
 from paraseek.errors import InvalidArgument, MissingDependency
 from paraseek.training import synth
 from paraseek.training.synth import STYLE_GROUPS, generate_corpus, plan_clip, plan_corpus, read_manifest, render_clip
-from paraseek.training.synth_acoustics import active_rms_dbfs, band_energy_share, median_f0, voiced_fraction
+from paraseek.training.synth_acoustics import active_rms_dbfs, band_energy_share, f0_spread_semitones, median_f0, voiced_fraction
 from paraseek.training.synth_text import sentence_split
 
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None or shutil.which("flite") is None
@@ -209,3 +209,88 @@ def test_plan_fingerprint_tracks_changes() -> None:
     assert changed.fingerprint() != plan.fingerprint()
     assert json.loads(json.dumps(dataclasses.asdict(plan))) == dataclasses.asdict(plan)
     assert synth.MANIFEST_NAME == "manifest.jsonl"
+
+
+# Words a caption may use for each tag of style set 2 (written independently of the caption templates).
+EXTENDED_CAPTION_WORDS = {
+    "breathy": ["breathy", "airy", "wispy", "husky"], "punctuated": ["punctuated", "choppy", "clipped", "phrases"],
+    "hesitant": ["hesitant", "halting", "faltering", "hesitation"], "stammering": ["stammer", "stutter", "starts of words"],
+    "singsong": ["singsong", "sing-song", "lilting"], "enunciated": ["enunciat", "articulat", "precise"],
+    "angry": ["angry", "furious", "irritated", "annoyed"], "happy": ["happy", "cheerful", "joyful"],
+    "sad": ["sad", "sorrowful", "unhappy"], "scared": ["scared", "frightened", "fearful", "afraid"],
+    "sleepy": ["sleepy", "drowsy", "tired"], "enthusiastic": ["enthusiastic", "excited", "eager"],
+    "calm": ["calm", "relaxed", "composed", "peaceful"],
+}
+
+
+def test_style_set_two_covers_and_captions_every_new_tag() -> None:
+    plans = plan_corpus(800, seed=3, styles=2)
+    assert [p.fingerprint() for p in plans[:50]] == [p.fingerprint() for p in plan_corpus(50, seed=3, styles=2)]
+    seen = {(group, plan.tags[group]) for plan in plans for group in ("breathiness", "rhythm", "emotion")
+            if group in plan.tags}
+    for group in ("breathiness", "rhythm", "emotion"):
+        assert {tag for g, tag in seen if g == group} == set(STYLE_GROUPS[group])
+    for plan in plans:
+        assert set(plan.tags) <= set(synth.STYLE_SETS[2])
+        for group, tag in plan.tags.items():
+            assert tag in STYLE_GROUPS[group]
+            if tag in EXTENDED_CAPTION_WORDS:
+                for caption in plan.captions:
+                    assert any(word in caption.lower() for word in EXTENDED_CAPTION_WORDS[tag]), (tag, caption)
+        emotion = plan.tags.get("emotion")
+        if emotion in ("sad", "sleepy"):  # the emotion's profile keeps the basic tags true
+            assert plan.tags.get("pitch") != "high-pitched" and plan.tags.get("volume") != "loud"
+        if emotion in ("angry", "enthusiastic"):
+            assert plan.tags.get("volume") != "quiet" and plan.tags.get("speed") != "slow"
+        if "whispered" in plan.tags.values():
+            assert "emotion" not in plan.tags and "breathiness" not in plan.tags
+
+
+def test_style_set_one_is_unchanged_by_set_two() -> None:
+    for index in range(60):
+        plan = plan_clip(index, 4, "train")
+        assert set(plan.tags) <= set(synth.STYLE_SETS[1])
+        assert "rhythm" not in plan.params and "breathy" not in plan.params
+    with pytest.raises(InvalidArgument):
+        plan_clip(0, 4, "train", styles=3)
+
+
+def _first_plan(tags: dict[str, str], engine: str = "espeak-ng") -> synth.ClipPlan:
+    for index in range(3000):
+        plan = plan_clip(index, 21, "train", styles=2)
+        if plan.engine == engine and all(plan.tags.get(g) == t for g, t in tags.items()) \
+                and not {"reverb", "noise", "lowpass", "band", "tremolo", "overdrive", "fry"} & set(plan.params):
+            return plan
+    raise AssertionError(f"no planned clip with {tags}")
+
+
+def _render(plan: synth.ClipPlan, tmp_path: Path) -> tuple[np.ndarray, str]:
+    row = render_clip(plan, tmp_path)
+    return soundfile.read(tmp_path / row["path"])[0], row["transcript"]
+
+
+def test_rhythms_are_rendered(tmp_path: Path) -> None:
+    hesitant = _first_plan({"rhythm": "hesitant", "whisper": "voiced"})
+    fluent = dataclasses.replace(hesitant, index=hesitant.index + 100000,
+                                 params={**hesitant.params, "rhythm": {"tag": "flowing"}},
+                                 sentences=[" ".join(w for w in s.split() if w != "|") for s in hesitant.sentences])
+    (slow_wave, transcript), (fluent_wave, _) = _render(hesitant, tmp_path), _render(fluent, tmp_path)
+    assert "|" not in transcript and len(slow_wave) > len(fluent_wave) + 0.25 * 16000
+    stammering = _first_plan({"rhythm": "stammering"}, engine="flite")
+    _, said = _render(stammering, tmp_path)
+    words = said.split()
+    assert any(a == b and a.endswith("-") for a, b in zip(words, words[1:], strict=False))
+    singsong = _first_plan({"rhythm": "singsong", "whisper": "voiced"})
+    flat = dataclasses.replace(singsong, index=singsong.index + 100000, params={**singsong.params, "rhythm": {"tag": "flowing"}})
+    assert f0_spread_semitones(_render(singsong, tmp_path)[0], 16000) > f0_spread_semitones(_render(flat, tmp_path)[0], 16000)
+
+
+def test_breathiness_adds_noise_to_the_voice(tmp_path: Path) -> None:
+    for method in ("mix", "aspiration"):
+        breathy = _first_plan({"breathiness": "breathy", "emotion": "neutral"})
+        breathy = dataclasses.replace(breathy, params={**breathy.params,
+                                                       "breathy": {**breathy.params["breathy"], "method": method}})
+        modal_params = {k: v for k, v in breathy.params.items() if k != "breathy"}
+        modal = dataclasses.replace(breathy, index=breathy.index + 100000, params=modal_params)
+        airy, plain = _render(breathy, tmp_path)[0], _render(modal, tmp_path)[0]
+        assert band_energy_share(airy, 16000, 4000, 8000) > 1.5 * band_energy_share(plain, 16000, 4000, 8000)

@@ -76,6 +76,9 @@ def test_lr_schedule_warms_up_and_decays() -> None:
     assert factor(10) == pytest.approx(1.0)
     assert factor(100) == pytest.approx(0.1)
     assert factor(55) == pytest.approx(0.55)
+    # a run that stops early on a longer schedule follows that schedule's curve
+    early = lr_schedule(dataclasses.replace(settings, steps=40, schedule_steps=100))
+    assert [early(s) for s in (0, 10, 39)] == [factor(s) for s in (0, 10, 39)] and early(39) > 0.75
 
 
 # --- sampling ------------------------------------------------------------------------------------
@@ -236,3 +239,15 @@ def test_train_and_synth_commands(tmp_path: Path) -> None:
     rows = [json.loads(line) for line in (tmp_path / "synth" / "manifest.jsonl").read_text().splitlines()]
     assert len(rows) == 2 and all((tmp_path / "synth" / r["path"]).is_file() for r in rows)
     assert CliRunner().invoke(cli, ["train", "--steps", "2"]).exit_code == 2  # needs a manifest or a recipe
+
+
+@pytest.mark.parametrize("name", ["paraseek-mini", "paraseek-mini-v2"])
+def test_recipes_train_their_model_on_its_style_set(tmp_path: Path, name: str) -> None:
+    from paraseek.model import get_config
+    from paraseek.training.synth import STYLE_GROUPS, STYLE_SETS
+    from paraseek.training.train import recipe_settings
+
+    recipe, settings = recipe_settings(name, tmp_path)
+    assert settings.model == name and settings.manifest == str(tmp_path / "corpus" / "manifest.jsonl")
+    # the model's tag groups are exactly the groups its corpus labels, so every learned tag has training data
+    assert get_config(name).style_groups == {group: STYLE_GROUPS[group] for group in STYLE_SETS[recipe.corpus_styles]}

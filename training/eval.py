@@ -90,8 +90,11 @@ def classification_metrics(scores: np.ndarray, labels: np.ndarray) -> dict[str, 
 
 
 def zero_shot_metrics(model: EmbeddingModel, audio: np.ndarray, examples: Sequence[Example],
-                      groups: dict[str, list[str]], prompt: str = ZERO_SHOT_PROMPT) -> dict[str, dict[str, float]]:
-    """Per group, classification metrics over the clips labelled with exactly one of its tags."""
+                      groups: dict[str, list[str]], prompt: str = ZERO_SHOT_PROMPT) -> dict[str, dict[str, Any]]:
+    """Per group, classification metrics over the clips labelled with exactly one of its tags.
+
+    Each group's metrics also hold ``recall``: per tag, the share of its clips classified as it.
+    """
     scores = model.classify(audio, groups, prompt)
     results = {}
     for group, tags in groups.items():
@@ -102,7 +105,11 @@ def zero_shot_metrics(model: EmbeddingModel, audio: np.ndarray, examples: Sequen
                 rows.append(row)
                 labels.append(tags.index(present[0]))
         if rows:
-            results[group] = classification_metrics(scores[group][rows], np.array(labels))
+            labelled = np.array(labels)
+            predicted = scores[group][rows].argmax(axis=1)
+            recall = {tag: float(np.mean(predicted[labelled == i] == i)) for i, tag in enumerate(tags)
+                      if np.any(labelled == i)}
+            results[group] = {**classification_metrics(scores[group][rows], labelled), "recall": recall}
     return results
 
 

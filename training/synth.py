@@ -33,6 +33,30 @@ How each tag is made (random values inside each class, gaps between classes):
   ``<prosody range>`` 0-10 (monotonous) or +60..+100 % (expressive); flite ``int_f0_target_stddev``
   1-4 Hz or 60-90 Hz (kal16: 30-40 Hz). Flite's rms voice has no such control.
 
+Style set 2 (``styles=2``, the corpora of paraseek-mini-v2) adds three groups drawn from a second
+generator seeded with ``(seed, clip index, "v2")``, so that style set 1 stays bit-identical:
+
+- breathiness (voiced clips): breathy = the voice mixed with its own noise-excited copy (30-55 % of the
+  power) or with aspiration noise (high-passed noise that follows the speech envelope, 6-12 dB below
+  it); modal = neither.
+- rhythm: flowing (the sentence as written); punctuated = espeak-ng word gaps of 180-350 ms, or
+  phrases of 1-3 words separated by 250-500 ms pauses; hesitant = 1-2 pauses of 350-900 ms, mostly
+  with a filler ("um", "uh", "er", "well"); stammering = the start of 1-2 words repeated 2-3 times
+  ("ga- ga- garden"); singsong (espeak-ng) = words or word pairs alternately raised 30-60 % and
+  lowered 15-35 % in pitch with SSML ``<prosody pitch>`` (no intonation tag); enunciated (espeak-ng)
+  = 60-100 ms gaps after every word and a treble boost of 3-6 dB at 3 kHz. Flite renders pauses as
+  ellipses.
+- emotion (voiced clips, half of them neutral): each emotion is a vocal-affect profile after Scherer
+  (1986) and Juslin & Laukka (2003), drawn afresh for every clip, so no single effect stands for it.
+  The profile redraws pitch, speed, volume and intonation from its own weights (so those groups' tags
+  stay true) and adds voice-quality effects with a probability each: angry = high/middle pitch,
+  fast, loud, expressive, tense (treble +4..+9 dB) and often rough; happy = high pitch, expressive,
+  bright (treble +2..+5 dB); enthusiastic = high pitch, fast, loud, very expressive, bright; sad = low
+  pitch, slow, quiet, monotonous, dark (treble -4..-9 dB), often breathy; scared = high pitch, fast,
+  tremolo 5-9 Hz (depth 20-50 %), often breathy; sleepy = low pitch, slow, quiet, monotonous, dark,
+  often creaky or breathy; calm = middle/low pitch, slow or middle speed, quiet or middle level,
+  narrow-to-middle range, smooth, slightly dark.
+
 Held-out split: a fixed set of voices (``TEST_VOICES``: espeak-ng variants m7, Hugo, victor, paul, f4,
 linda, steph2 with any accent, and flite's awb) speaks only "test" clips and never "train" clips; sentences
 belong to a split by a hash of their text (``synth_text.sentence_split``), so test clips say sentences
@@ -66,7 +90,7 @@ import numpy as np
 from paraseek.errors import Internal, InvalidArgument, MissingDependency
 from paraseek.training.captions import make_captions
 from paraseek.training.synth_acoustics import active_mask, active_rms_dbfs, soft_limit
-from paraseek.training.synth_text import random_sentence
+from paraseek.training.synth_text import PAUSE, hesitate, punctuate, random_sentence, spoken_text, stammer
 
 STYLE_GROUPS: dict[str, list[str]] = {
     "gender": ["male", "female"],
@@ -78,7 +102,12 @@ STYLE_GROUPS: dict[str, list[str]] = {
     "clarity": ["muffled", "telephone-like", "clear"],
     "environment": ["echoey", "noisy", "clean"],
     "intonation": ["monotonous", "expressive"],
+    "breathiness": ["breathy", "modal"],
+    "rhythm": ["flowing", "punctuated", "hesitant", "stammering", "singsong", "enunciated"],
+    "emotion": ["angry", "happy", "sad", "scared", "sleepy", "enthusiastic", "calm", "neutral"],
 }
+#: The groups each style set renders: set 1 made paraseek-mini's corpus, set 2 paraseek-mini-v2's.
+STYLE_SETS: dict[int, tuple[str, ...]] = {1: tuple(STYLE_GROUPS)[:9], 2: tuple(STYLE_GROUPS)}
 
 SAMPLE_RATE = 16000
 MIN_DURATION = 2.0
@@ -119,6 +148,104 @@ _ESPEAK_WPM = {"slow": (95, 125), None: (160, 195), "fast": (260, 320)}
 _FLITE_STRETCH = {"slow": (1.4, 1.7), None: (0.9, 1.1), "fast": (0.55, 0.68)}
 _LEVEL_DBFS = {"quiet": (-38, -32), None: (-27, -21), "loud": (-16, -12)}
 _WORDS = {"slow": (4, 7), None: (5, 10), "fast": (7, 13)}
+
+
+@dataclasses.dataclass(frozen=True)
+class EmotionProfile:
+    """Weights of the basic dimensions and probabilities/ranges of the voice-quality effects of an emotion."""
+
+    pitch: dict[str | None, float]
+    speed: dict[str | None, float]
+    volume: dict[str | None, float]
+    intonation: dict[str | None, float]
+    treble_db: tuple[float, float] = (0.0, 0.0)
+    treble_probability: float = 0.0
+    rough: float = 0.0
+    creaky: float = 0.0
+    breathy: float = 0.15
+    tremolo: float = 0.0
+
+
+_HIGH, _LOW, _MID = "high-pitched", "low-pitched", None
+EMOTION_PROFILES: dict[str, EmotionProfile] = {
+    "angry": EmotionProfile({_HIGH: .5, _MID: .5}, {"fast": .6, None: .4}, {"loud": .8, None: .2},
+                            {"expressive": .6, None: .4}, (4, 9), .8, rough=.5, breathy=0.0),
+    "happy": EmotionProfile({_HIGH: .7, _MID: .3}, {"fast": .4, None: .6}, {"loud": .3, None: .7},
+                            {"expressive": .8, None: .2}, (2, 5), .6, breathy=.1),
+    "enthusiastic": EmotionProfile({_HIGH: .7, _MID: .3}, {"fast": .7, None: .3}, {"loud": .7, None: .3},
+                                   {"expressive": 1.0}, (3, 6), .6, breathy=.05),
+    "sad": EmotionProfile({_LOW: .6, _MID: .4}, {"slow": .7, None: .3}, {"quiet": .6, None: .4},
+                          {"monotonous": .6, None: .4}, (-9, -4), .7, breathy=.4),
+    "scared": EmotionProfile({_HIGH: .7, _MID: .3}, {"fast": .6, None: .4}, {"quiet": .3, None: .5, "loud": .2},
+                             {None: .6, "expressive": .4}, breathy=.5, tremolo=.8),
+    "sleepy": EmotionProfile({_LOW: .7, _MID: .3}, {"slow": .9, None: .1}, {"quiet": .7, None: .3},
+                             {"monotonous": .8, None: .2}, (-9, -4), .6, creaky=.4, breathy=.4),
+    "calm": EmotionProfile({_LOW: .4, _MID: .6}, {"slow": .5, None: .5}, {"quiet": .4, None: .6},
+                           {"monotonous": .3, None: .7}, (-4, -2), .5, breathy=.1),
+}
+_EMOTION_SHARE = 0.5
+_RHYTHM_WEIGHTS: dict[str, float] = {"flowing": .5, "punctuated": .1, "hesitant": .1, "stammering": .1,
+                                     "singsong": .1, "enunciated": .1}
+_ESPEAK_ONLY_RHYTHMS = {"singsong", "enunciated"}
+_PLAIN_BREATHY_SHARE = 0.18
+
+
+def _plan_extended(rng: random.Random, engine: str, whispered: bool, choices: dict[str, str | None],
+                   params: dict[str, Any]) -> dict[str, str | None]:
+    """Draw style set 2's tags for a clip; redraw ``choices`` by the emotion's profile; add render params."""
+    rhythms = {k: w for k, w in _RHYTHM_WEIGHTS.items() if engine == "espeak-ng" or k not in _ESPEAK_ONLY_RHYTHMS}
+    rhythm = _pick(rng, rhythms)
+    params["rhythm"] = {"tag": rhythm}
+    if rhythm == "punctuated":
+        method = "gap" if engine == "espeak-ng" and rng.random() < 0.5 else "phrases"
+        params["rhythm"].update(method=method, gap=round(rng.uniform(18, 35)), pause_ms=round(rng.uniform(250, 500)))
+    elif rhythm == "hesitant":
+        params["rhythm"].update(count=rng.randint(1, 2), pause_ms=round(rng.uniform(350, 900)))
+    elif rhythm == "stammering":
+        params["rhythm"].update(count=rng.randint(1, 2))
+    elif rhythm == "singsong":
+        params["rhythm"].update(up=round(rng.uniform(30, 60)), down=round(rng.uniform(15, 35)), span=rng.randint(1, 2))
+        choices["intonation"] = None
+    elif rhythm == "enunciated":
+        params["rhythm"].update(gap=round(rng.uniform(6, 10)))
+        params["treble_db"] = _uniform(rng, (3, 6))
+    if whispered:
+        return {"rhythm": rhythm}
+    emotion = rng.choice(sorted(EMOTION_PROFILES)) if rng.random() < _EMOTION_SHARE else None
+    breathy_share = _PLAIN_BREATHY_SHARE
+    if emotion is not None:
+        profile = EMOTION_PROFILES[emotion]
+        choices["pitch"] = _pick(rng, profile.pitch)
+        if choices["texture"] == "creaky" and choices["pitch"] == _HIGH:
+            choices["pitch"] = None
+        choices["speed"] = _pick(rng, profile.speed)
+        choices["volume"] = _pick(rng, profile.volume)
+        if choices["intonation"] is not None:
+            choices["intonation"] = _pick(rng, profile.intonation)
+        if choices["texture"] == "smooth" and rng.random() < profile.rough:
+            choices["texture"] = "rough"
+        elif choices["texture"] == "smooth" and choices["pitch"] != _HIGH and rng.random() < profile.creaky:
+            choices["texture"] = "creaky"
+        if rng.random() < profile.treble_probability:
+            params["treble_db"] = round(params.get("treble_db", 0.0) + rng.uniform(*profile.treble_db), 2)
+        if rng.random() < profile.tremolo:
+            params["tremolo"] = [_uniform(rng, (5, 9)), round(rng.uniform(20, 50))]
+        breathy_share = profile.breathy
+    if rng.random() < breathy_share:
+        params["breathy"] = {"method": rng.choice(["mix", "aspiration"]), "share": _uniform(rng, (0.3, 0.55)),
+                             "below_db": _uniform(rng, (6, 12))}
+    return {"rhythm": rhythm, "breathiness": "breathy" if "breathy" in params else "modal",
+            "emotion": emotion or "neutral"}
+
+
+def _shape_sentence(text: str, rhythm: dict[str, Any], rng: random.Random) -> str:
+    if rhythm["tag"] == "hesitant":
+        return hesitate(text, rng, rhythm["count"])
+    if rhythm["tag"] == "stammering":
+        return stammer(text, rng, rhythm["count"])
+    if rhythm["tag"] == "punctuated" and rhythm["method"] == "phrases":
+        return punctuate(text, rng)
+    return text
 
 
 def check_tools() -> None:
@@ -172,8 +299,10 @@ def _uniform(rng: random.Random, bounds: tuple[float, float], digits: int = 2) -
     return round(rng.uniform(*bounds), digits)
 
 
-def plan_clip(index: int, seed: int, split: str) -> ClipPlan:
-    """The deterministic plan of clip ``index`` of a corpus generated with ``seed``."""
+def plan_clip(index: int, seed: int, split: str, styles: int = 1) -> ClipPlan:
+    """The deterministic plan of clip ``index`` of a corpus generated with ``seed`` and style set ``styles``."""
+    if styles not in STYLE_SETS:
+        raise InvalidArgument(f"unknown style set {styles}; known: {sorted(STYLE_SETS)}")
     rng = random.Random(f"{seed}:{index}")
     gender = rng.choice(["male", "female"])
     engine = "flite" if rng.random() < 0.3 else "espeak-ng"
@@ -202,6 +331,14 @@ def plan_clip(index: int, seed: int, split: str) -> ClipPlan:
     intonation = _pick(rng, {"monotonous": 0.3, None: 0.4, "expressive": 0.3}) if intonation_control else None
 
     params: dict[str, Any] = {"whisper_method": whisper_method}
+    extended: dict[str, str | None] = {}
+    extended_rng = random.Random(f"{seed}:{index}:v2")
+    if styles >= 2:
+        redrawn: dict[str, str | None] = {"pitch": pitch, "speed": speed, "volume": volume, "intonation": intonation,
+                                          "texture": texture}
+        extended = _plan_extended(extended_rng, engine, whispered, redrawn, params)
+        pitch, speed, volume, intonation = redrawn["pitch"], redrawn["speed"], redrawn["volume"], redrawn["intonation"]
+        texture = redrawn["texture"] or texture
     if engine == "espeak-ng":
         accent = rng.choice(ESPEAK_ACCENTS)
         voice = f"{accent}+{voice_name}"
@@ -244,24 +381,29 @@ def plan_clip(index: int, seed: int, split: str) -> ClipPlan:
 
     chosen = {"gender": gender, "pitch": pitch, "speed": speed, "volume": volume,
             "whisper": "whispered" if whispered else "voiced", "texture": texture, "clarity": clarity,
-            "environment": environment, "intonation": intonation}
+            "environment": environment, "intonation": intonation, **extended}
     tags = {group: tag for group, tag in chosen.items() if tag is not None}
     words = _WORDS[speed]
     sentences = [random_sentence(rng, split, *words)] + [random_sentence(rng, split, 4, 6) for _ in range(2)]
     captions = make_captions(gender, tags, rng, rng.randint(1, 3))
+    if styles >= 2:
+        if params["rhythm"]["tag"] != "flowing":
+            sentences = [random_sentence(extended_rng, split, 4, 7)] + sentences[1:]
+        sentences = [_shape_sentence(text, params["rhythm"], extended_rng) for text in sentences]
+        captions = make_captions(gender, tags, extended_rng, extended_rng.randint(1, 3), extended=True)
     return ClipPlan(index=index, split=split, engine=engine, voice=voice, speaker=speaker, gender=gender,
                     tags=tags, params=params, sentences=sentences, captions=captions,
                     noise_seed=rng.getrandbits(63))
 
 
-def plan_corpus(n_clips: int, seed: int, test_fraction: float = 0.1) -> list[ClipPlan]:
+def plan_corpus(n_clips: int, seed: int, test_fraction: float = 0.1, styles: int = 1) -> list[ClipPlan]:
     """Plans of all clips; clip ``i`` is "test" when it is the last of its block of ``1/test_fraction``."""
     if n_clips < 1:
         raise InvalidArgument("n_clips must be at least 1")
     if not 0.0 <= test_fraction < 1.0:
         raise InvalidArgument("test_fraction must lie in [0, 1)")
     block = round(1 / test_fraction) if test_fraction > 0 else 0
-    return [plan_clip(i, seed, "test" if block and i % block == block - 1 else "train") for i in range(n_clips)]
+    return [plan_clip(i, seed, "test" if block and i % block == block - 1 else "train", styles) for i in range(n_clips)]
 
 
 # --- rendering ---------------------------------------------------------------------------------
@@ -280,11 +422,12 @@ def _synthesise(plan: ClipPlan, text: str, wav: Path) -> tuple[np.ndarray, int]:
     p = plan.params
     if plan.engine == "espeak-ng":
         cmd = ["espeak-ng", "-v", plan.voice, "-p", str(p["pitch"]), "-s", str(p["wpm"]), "-w", str(wav)]
-        if "range" in p:
-            cmd += ["-m", f'<speak><prosody range="{p["range"]}">{escape(text)}</prosody></speak>']
-        else:
-            cmd.append(text)
+        if "gap" in p.get("rhythm", {}) and p["rhythm"].get("method") != "phrases":
+            cmd += ["-g", str(p["rhythm"]["gap"])]
+        markup = _espeak_markup(text, p)
+        cmd += ["-m", markup] if markup else [text]
     else:
+        text = text.replace(f" {PAUSE} ", "... ")
         cmd = ["flite", "-voice", plan.voice, "--setf", f"duration_stretch={p['stretch']}"]
         if "f0_mean" in p:
             cmd += ["--setf", f"int_f0_target_mean={p['f0_mean']}"]
@@ -294,6 +437,39 @@ def _synthesise(plan: ClipPlan, text: str, wav: Path) -> tuple[np.ndarray, int]:
     _run(cmd)
     audio, rate = soundfile.read(wav, dtype="float64", always_2d=True)
     return audio.mean(axis=1), rate
+
+
+def _espeak_markup(text: str, p: dict[str, Any]) -> str | None:
+    """SSML for espeak-ng when the clip needs pauses, a pitch range or a singsong melody; else None."""
+    rhythm = p.get("rhythm", {})
+    if "range" not in p and PAUSE not in text and rhythm.get("tag") != "singsong":
+        return None
+    words = [escape(w) for w in text.split()]
+    if rhythm.get("tag") == "singsong":
+        span = rhythm["span"]
+        steps = [" ".join(words[i:i + span]) for i in range(0, len(words), span)]
+        words = [f'<prosody pitch="{"+" + str(rhythm["up"]) if k % 2 == 0 else "-" + str(rhythm["down"])}%">{w}</prosody>'
+                 for k, w in enumerate(steps)]
+    body = " ".join(words).replace(PAUSE, f'<break time="{rhythm.get("pause_ms", 300)}ms"/>')
+    if "range" in p:
+        body = f'<prosody range="{p["range"]}">{body}</prosody>'
+    return f"<speak>{body}</speak>"
+
+
+def breathe(x: np.ndarray, rate: int, breathy: dict[str, Any], rng: np.random.Generator) -> np.ndarray:
+    """Add breathiness: mix in the voice's own noise-excited copy, or aspiration noise that follows the speech."""
+    level = np.sqrt((x**2).mean()) + 1e-12
+    if breathy["method"] == "mix":
+        noise = whisperise(x, rate, rng)
+        noise *= level / (np.sqrt((noise**2).mean()) + 1e-12)
+        return np.sqrt(1 - breathy["share"]) * x + np.sqrt(breathy["share"]) * noise
+    window = int(0.02 * rate)
+    envelope = np.convolve(np.abs(x), np.ones(window) / window, mode="same")
+    spectrum = np.fft.rfft(rng.standard_normal(len(x)))
+    spectrum[np.fft.rfftfreq(len(x), 1 / rate) < 1500.0] = 0.0
+    aspiration = np.fft.irfft(spectrum, len(x)) * envelope
+    aspiration *= level * 10 ** (-breathy["below_db"] / 20) / (np.sqrt((aspiration**2).mean()) + 1e-12)
+    return x + aspiration
 
 
 def _trim_silence(x: np.ndarray, rate: int, margin_s: float = 0.06) -> np.ndarray:
@@ -376,6 +552,10 @@ def _sox_effects(plan: ClipPlan) -> list[str]:
         effects += ["pitch", str(p["pitch_cents"])]
     if "overdrive" in p:
         effects += ["overdrive", *map(str, p["overdrive"])]
+    if "treble_db" in p:
+        effects += ["treble", str(p["treble_db"]), "3000"]
+    if "tremolo" in p:
+        effects += ["tremolo", *map(str, p["tremolo"])]
     if "lowpass" in p:
         effects += ["lowpass", str(p["lowpass"]), "lowpass", str(p["lowpass"])]
     if "band" in p:
@@ -402,6 +582,8 @@ def render_audio(plan: ClipPlan, workdir: Path) -> tuple[np.ndarray, str]:
         speech = whisperise(speech, rate, rng)
     if "fry" in plan.params:
         speech = _fry(speech, rate, plan.params["fry"], rng)
+    if "breathy" in plan.params:
+        speech = breathe(speech, rate, plan.params["breathy"], rng)
     speech = 0.3 * speech / (np.abs(speech).max() + 1e-12)
     sox = ["sox", "-R", "-V1", "-t", "f32", "-r", str(rate), "-c", "1", "-", "-t", "f32", "-r", str(SAMPLE_RATE),
            "-c", "1", "-", *_sox_effects(plan)]
@@ -422,7 +604,7 @@ def render_audio(plan: ClipPlan, workdir: Path) -> tuple[np.ndarray, str]:
         noise_level = 10 * np.log10((noise**2).mean())
         clip += noise * 10 ** ((speech_level - plan.params["noise"]["snr_db"] - noise_level) / 20)
     clip *= 10 ** ((plan.params["level_dbfs"] - speech_level) / 20)
-    return soft_limit(clip), text
+    return soft_limit(clip), spoken_text(text)
 
 
 def _record_path(out_dir: Path, plan: ClipPlan) -> Path:
@@ -476,18 +658,19 @@ def _render_job(job: tuple[ClipPlan, str]) -> dict[str, Any]:
     return render_clip(plan, Path(out_dir))
 
 
-def generate_corpus(out_dir: Path, n_clips: int, *, seed: int = 0, test_fraction: float = 0.1,
+def generate_corpus(out_dir: Path, n_clips: int, *, seed: int = 0, test_fraction: float = 0.1, styles: int = 1,
                     workers: int | None = None,
                     progress: Callable[[int, int], None] | None = None) -> Path:
     """Generate (or complete) a corpus of ``n_clips`` clips in ``out_dir``; return the manifest path.
 
-    ``workers`` processes render clips in parallel (default: all cores); ``progress(done, total)`` is
-    called after each clip. Existing valid clips are kept, so an interrupted run can simply be repeated.
+    ``styles`` picks the style set (``STYLE_SETS``). ``workers`` processes render clips in parallel
+    (default: all cores); ``progress(done, total)`` is called after each clip. Existing valid clips
+    are kept, so an interrupted run can simply be repeated.
     """
     check_tools()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    plans = plan_corpus(n_clips, seed, test_fraction)
+    plans = plan_corpus(n_clips, seed, test_fraction, styles)
     workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
     jobs = [(plan, str(out_dir)) for plan in plans]
     rows: list[dict[str, Any]] = []

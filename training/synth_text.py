@@ -85,3 +85,51 @@ def random_sentence(rng: random.Random, split: str, min_words: int, max_words: i
         if sentence_split(text) == split and min_words - slack <= words <= max_words + slack:
             return text
     raise InvalidArgument(f"no {split} sentence has {min_words}-{max_words} words")
+
+
+#: Marks a pause inside a planned sentence; the renderer turns it into silence (an SSML break for
+#: espeak-ng, a comma for flite) and the transcript drops it.
+PAUSE = "|"
+_FILLERS = ["um", "uh", "er", "erm", "well", "uh, well"]
+
+
+def _word_slots(words: list[str], count: int, rng: random.Random) -> list[int]:
+    return sorted(rng.sample(range(1, len(words)), min(count, len(words) - 1)))
+
+
+def hesitate(text: str, rng: random.Random, count: int) -> str:
+    """Insert ``count`` hesitations (a pause, sometimes a filler such as "um", another pause) between words."""
+    words = text.split()
+    for slot in reversed(_word_slots(words, count, rng)):
+        filler = [rng.choice(_FILLERS), PAUSE] if rng.random() < 0.75 else []
+        words[slot:slot] = [PAUSE, *filler]
+    return " ".join(words)
+
+
+def stammer(text: str, rng: random.Random, count: int) -> str:
+    """Repeat the start of ``count`` words two or three times ("ga- ga- garden", "the, the, the")."""
+    words = text.split()
+    for slot in sorted(rng.sample(range(len(words)), min(count, len(words))), reverse=True):
+        word = words[slot].strip(".,?")
+        vowel = next((i for i, ch in enumerate(word.lower()) if ch in "aeiouy" and i > 0), len(word) - 1)
+        onset = word if len(word) <= 3 or rng.random() < 0.4 else word[:vowel + 1]
+        words[slot:slot] = [f"{onset}-"] * rng.randint(2, 3)
+    return " ".join(words)
+
+
+def punctuate(text: str, rng: random.Random) -> str:
+    """Break the sentence into short phrases of one to three words separated by pauses."""
+    words = text.split()
+    out: list[str] = []
+    while words:
+        take = rng.randint(1, 3)
+        out.extend(words[:take])
+        words = words[take:]
+        if words:
+            out.append(PAUSE)
+    return " ".join(out)
+
+
+def spoken_text(planned: str) -> str:
+    """The transcript of a planned sentence: pause marks removed."""
+    return " ".join(w for w in planned.split() if w != PAUSE)

@@ -35,6 +35,7 @@ from torch import nn
 from paraseek.errors import InvalidArgument
 from paraseek.model import load_model
 from paraseek.model.encoder import TorchDualEncoder
+from paraseek.model.hub import PACKAGE_DIR
 from paraseek.training.data import Augmentation, ClipDataset, Example, collate, load_examples
 from paraseek.training.eval import evaluate_examples
 from paraseek.training.losses import clamped_scale, info_nce, tag_classification_loss
@@ -63,6 +64,7 @@ class TrainSettings:
     val_manifest: str | None = None  # default: the manifest's "test" split
     val_max_clips: int = 400
     steps: int = 1000
+    schedule_steps: int | None = None  # length of the lr schedule (default: steps); longer stops it early
     batch_size: int = 32
     lr: float = 1e-5
     weight_decay: float = 0.0
@@ -99,6 +101,7 @@ class Recipe:
     corpus_seed: int
     settings: dict[str, Any]
     description: str
+    corpus_styles: int = 1  # the synthesiser's style set (paraseek.training.synth.STYLE_SETS)
 
 
 RECIPES: dict[str, Recipe] = {
@@ -113,6 +116,21 @@ RECIPES: dict[str, Recipe] = {
             checkpoint_every=400, seed=0,
         ),
         description="paraseek-mini from scratch on a synthetic corpus, 2 CPU threads",
+    ),
+    "paraseek-mini-v2": Recipe(
+        corpus_clips=4500,
+        corpus_seed=0,
+        corpus_styles=2,
+        settings=dict(
+            model="paraseek-mini-v2", init_checkpoint=str(PACKAGE_DIR / "weights" / "paraseek-mini.pt"),
+            steps=200, schedule_steps=600, batch_size=48, lr=1e-3, weight_decay=1e-2, warmup_steps=50,
+            final_lr_fraction=0.02, grad_clip=5.0, crop_seconds=4.0, classification_weight=1.0,
+            balance="sqrt", min_rare=4, same_style_positives=True, gain_db=1.5, noise_probability=0.5,
+            cache_audio=True, workers=0, threads=2, val_max_clips=450, log_every=50, eval_every=500,
+            checkpoint_every=200, seed=0,
+        ),
+        description=("paraseek-mini-v2: paraseek-mini's shipped weights fine-tuned on a style-set-2 corpus for the first "
+                     "200 steps of a 600-step schedule, 2 CPU threads"),
     ),
 }
 
@@ -226,12 +244,12 @@ def same_style_targets(examples: Sequence[Example]) -> torch.Tensor:
 
 
 def lr_schedule(settings: TrainSettings) -> Callable[[int], float]:
-    """Linear warmup, then cosine decay to ``final_lr_fraction`` of the peak."""
+    """Linear warmup, then cosine decay to ``final_lr_fraction`` of the peak at ``schedule_steps`` (or ``steps``)."""
 
     def factor(step: int) -> float:
         if step < settings.warmup_steps:
             return (step + 1) / settings.warmup_steps
-        span = max(1, settings.steps - settings.warmup_steps)
+        span = max(1, (settings.schedule_steps or settings.steps) - settings.warmup_steps)
         progress = min(1.0, (step - settings.warmup_steps) / span)
         floor = settings.final_lr_fraction
         return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
@@ -426,7 +444,8 @@ def run_recipe(name: str, work_dir: Path, *, synth_workers: int | None = None, *
     from paraseek.training.synth import generate_corpus
 
     recipe, settings = recipe_settings(name, Path(work_dir), **overrides)
-    generate_corpus(Path(work_dir) / "corpus", recipe.corpus_clips, seed=recipe.corpus_seed, workers=synth_workers)
+    generate_corpus(Path(work_dir) / "corpus", recipe.corpus_clips, seed=recipe.corpus_seed, styles=recipe.corpus_styles,
+                    workers=synth_workers)
     return train(settings)
 
 
