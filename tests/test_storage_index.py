@@ -53,7 +53,7 @@ def test_embedded_shard_gets_the_index_settings(tmp_path: Path) -> None:
     default = json.loads((shards / "default" / "shard" / "edge_config.json").read_text())
     assert (plain["hnsw_config"]["m"], plain["hnsw_config"]["ef_construct"]) == (32, 200)
     assert plain["vectors"][""].get("quantization_config") is None
-    assert default["hnsw_config"]["m"] == DEFAULT_HNSW_M
+    assert (default["hnsw_config"]["m"], default["hnsw_config"]["memory"]) == (DEFAULT_HNSW_M, "pinned")
     assert default["vectors"][""]["quantization_config"]["scalar"]["type"] == "int8"
     assert default["vectors"][""]["memory"] == "cold"
     assert json.loads((shards / "default" / "collection.json").read_text())["options"] == index_options({})
