@@ -44,7 +44,7 @@ QUANTIZATIONS = ("int8", "none")
 DEFAULT_QUANTIZATION = "int8"
 DEFAULT_HNSW_M = 16
 DEFAULT_HNSW_EF_CONSTRUCT = 100
-SEARCH_HNSW_EF = 256
+SEARCH_HNSW_EF = 1024
 MAX_HNSW_EF = 65_536
 RESCORE_OVERSAMPLING = 4.0
 # Field types whose values can be grouped on and counted per value.
