@@ -25,6 +25,7 @@ lint: setup
 
 bench: setup
 	$(PY) benchmarks/embed_speed.py
+	$(PY) benchmarks/search_latency.py --points 100000 --json
 
 clean:
 	rm -rf $(VENV) demo-data .pytest_cache

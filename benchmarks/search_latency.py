@@ -1,35 +1,116 @@
-"""Filtered top-10 search latency and recall of the embedded store, against numpy brute force.
+"""Filtered top-10 search latency, recall, build time and memory of the embedded store, against numpy.
 
 Builds an embedded (Qdrant Edge) collection of clustered 768-d vectors with ``gender`` and
 ``duration`` payloads, finalizes it (HNSW), then times ``gender=female AND 2<=duration<=8``
 (about 25 % of the points) top-10 queries through ``EdgeStore.search`` and through numpy brute
 force (score every row, mask by the filter columns, partial sort) in the same run. Recall@10 is
-measured against the exact answer.
+measured against the exact answer, computed in chunks over float32.
+
+Vectors are made and ingested in chunks and kept in a scratch file, so the benchmark itself holds
+little memory: the resident memory reported for the store (``rss``) is the process's after the
+HNSW queries, before the brute-force pass maps the float32 matrix in. After the build the store is
+reopened, as a server starts; a first set of queries (``first queries``: pages read from disk)
+precedes the measured set (steady state). Collection settings default to the store's; the flags
+override them to compare.
 
     python benchmarks/search_latency.py --points 100000 --queries 200
+    python benchmarks/search_latency.py --points 1000000 --json    # last line: JSON rows
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
+import json
 import os
+import resource
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from paraseek.filters import FieldType, parse_where
-from paraseek.storage import Point, open_store
-from paraseek.storage.testing import clustered_vectors
+from paraseek.storage import Hit, Point, VectorStore, open_store
+from paraseek.storage.testing import clustered_vector_chunks
 
 SCHEMA = {"gender": FieldType.KEYWORD, "duration": FieldType.FLOAT}
 WHERE = "gender=female duration>=2 duration<=8"
+CHUNK = 50_000
+UPSERT_BATCH = 1000
+# Timed brute-force and exact queries at most: each scans every point.
+SCAN_QUERIES = 20
 
 
 def percentile_ms(samples: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(samples) * 1000.0, q))
+
+
+def rss_mb() -> tuple[float, float]:
+    """The process's resident memory now (anonymous and mapped file pages), and its anonymous part."""
+    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["RssAnon"].split()[0]) / 1024
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def disk_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
+
+
+def exact_top_k(vectors_file: Path, points: int, dim: int, queries: np.ndarray, mask: np.ndarray, k: int) -> np.ndarray:
+    """Row numbers of the ``k`` best filtered matches per query, scanning the float32 file in chunks."""
+    best_scores = np.full((len(queries), k), -np.inf, np.float32)
+    best_rows = np.zeros((len(queries), k), np.int64)
+    for start in range(0, points, CHUNK):
+        size = min(CHUNK, points - start)
+        chunk = np.fromfile(vectors_file, np.float32, size * dim, offset=start * dim * 4).reshape(size, dim)
+        scores = queries @ chunk.T
+        scores[:, ~mask[start:start + size]] = -np.inf
+        scores = np.concatenate([best_scores, scores], axis=1)
+        rows = np.concatenate([best_rows, np.broadcast_to(np.arange(start, start + size), scores[:, k:].shape)], axis=1)
+        top = np.argpartition(-scores, k, axis=1)[:, :k]
+        best_scores, best_rows = np.take_along_axis(scores, top, 1), np.take_along_axis(rows, top, 1)
+    return best_rows
+
+
+def brute_force_times(vectors: np.ndarray, mask: np.ndarray, queries: np.ndarray, k: int) -> list[float]:
+    """Seconds per query of numpy's filtered top-``k``, the matrix first read into RAM (as the store's is)."""
+    def brute_force(query: np.ndarray) -> np.ndarray:
+        scores = vectors @ query  # scoring every row beats copying the selected rows out
+        scores[~mask] = -np.inf
+        return np.argpartition(-scores, k)[:k]
+
+    brute_force(queries[0])
+    return timed(brute_force, queries)[0]
+
+
+def timed(run: Callable[[np.ndarray], Any], queries: np.ndarray) -> tuple[list[float], list[Any]]:
+    times, results = [], []
+    for query in queries:
+        started = time.perf_counter()
+        results.append(run(query))
+        times.append(time.perf_counter() - started)
+    return times, results
+
+
+def recall_at_k(truth: list[set[str]], found: list[list[Hit]], k: int) -> float:
+    return float(np.mean([len(expected & {hit.id for hit in hits}) / k
+                          for expected, hits in zip(truth, found, strict=True)]))
+
+
+def row(backend: str, times: list[float], recall: float, build_s: float | None, rss: float | None,
+        disk: float | None) -> dict[str, Any]:
+    def rounded(value: float | None) -> float | None:
+        return None if value is None else round(value, 3)
+
+    return {"backend": backend, "p50_ms": rounded(percentile_ms(times, 50)), "p99_ms": rounded(percentile_ms(times, 99)),
+            "recall_at_10": rounded(recall), "build_s": rounded(build_s), "rss_mb": rounded(rss), "disk_mb": rounded(disk)}
 
 
 def main() -> None:
@@ -39,70 +120,113 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=768)
     parser.add_argument("--top-k", type=int, default=10)
     parser.add_argument("--data-dir", type=Path, default=None, help="where to build (default: a temporary directory)")
+    parser.add_argument("--quantization", choices=["int8", "none"], default=None, help="default: the store's")
+    parser.add_argument("--on-disk", action=argparse.BooleanOptionalAction, default=None,
+                        help="float32 originals memory-mapped from disk (default: the store's)")
+    parser.add_argument("--hnsw-m", type=int, default=None, help="graph links per point (default: the store's)")
+    parser.add_argument("--hnsw-ef-construct", type=int, default=None, help="build candidates (default: the store's)")
+    parser.add_argument("--sweep-ef", default="", help="extra HNSW rows at these search ef values, e.g. 128,512")
+    parser.add_argument("--json", action="store_true", help="print the rows as one JSON object on the last line")
     args = parser.parse_args()
+    options = {"quantization": args.quantization, "on_disk": args.on_disk, "hnsw_m": args.hnsw_m,
+               "hnsw_ef_construct": args.hnsw_ef_construct}
 
     rng = np.random.default_rng(0)
-    vectors = clustered_vectors(args.points, args.dim, clusters=64, seed=0)
     female = rng.random(args.points) < 0.5
     duration = np.round(rng.uniform(0.0, 12.0, args.points), 3)
-    ids = [str(uuid.UUID(int=i + 1, version=4)) for i in range(args.points)]
-    picks = rng.integers(0, args.points, args.queries)
-    queries = vectors[picks] + 0.5 * rng.standard_normal((args.queries, args.dim)).astype(np.float32) / np.sqrt(args.dim)
-    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    mask = female & (duration >= 2.0) & (duration <= 8.0)
+    # Twice the queries: the first half warms a freshly opened store up, the second half is measured.
+    picks = np.sort(rng.integers(0, args.points, 2 * args.queries))
+    noise = 0.5 * rng.standard_normal((2 * args.queries, args.dim)).astype(np.float32) / np.sqrt(args.dim)
+
+    def point_id(row_number: int) -> str:
+        return str(uuid.UUID(int=row_number + 1, version=4))
 
     with tempfile.TemporaryDirectory() as scratch:
-        data_dir = args.data_dir or Path(scratch)
+        vectors_file = Path(scratch) / "vectors.f32"
+        data_dir = args.data_dir or Path(scratch) / "store"
+        name = f"bench_{uuid.uuid4().hex[:8]}"
+        store: VectorStore
         with open_store(data_dir) as store:
-            name = f"bench_{uuid.uuid4().hex[:8]}"
-            store.create_collection(name, dim=args.dim, payload_schema=SCHEMA)
-            started = time.perf_counter()
-            batch = 1000
-            for start in range(0, args.points, batch):
-                store.upsert(name, [
-                    Point(ids[i], vectors[i], {"gender": "female" if female[i] else "male", "duration": float(duration[i])})
-                    for i in range(start, min(start + batch, args.points))
-                ])
+            store.create_collection(name, dim=args.dim, payload_schema=SCHEMA, **options)
+            picked: list[np.ndarray] = []
+            ingest_s = 0.0
+            with vectors_file.open("wb") as sink:
+                start = 0
+                for chunk in clustered_vector_chunks(args.points, args.dim, chunk=CHUNK, clusters=64, seed=0):
+                    chunk.tofile(sink)
+                    picked.extend(chunk[picks[(picks >= start) & (picks < start + len(chunk))] - start])
+                    started = time.perf_counter()
+                    for first in range(0, len(chunk), UPSERT_BATCH):
+                        store.upsert(name, [
+                            Point(point_id(i), chunk[i - start],
+                                  {"gender": "female" if female[i] else "male", "duration": float(duration[i])})
+                            for i in range(start + first, start + min(first + UPSERT_BATCH, len(chunk)))
+                        ])
+                    ingest_s += time.perf_counter() - started
+                    start += len(chunk)
+                    del chunk
             store.flush()
-            ingest_s = time.perf_counter() - started
+            all_queries = np.asarray(picked) + noise
+            all_queries /= np.linalg.norm(all_queries, axis=1, keepdims=True)
+            all_truth = [{point_id(int(r)) for r in rows}
+                         for rows in exact_top_k(vectors_file, args.points, args.dim, all_queries, mask, args.top_k)]
+            gc.collect()
             started = time.perf_counter()
             store.finalize(name)
             finalize_s = time.perf_counter() - started
+            build_peak_mb = peak_rss_mb()
+        # Interleaved halves: the same distribution, different neighbourhoods.
+        warm_queries, queries = all_queries[0::2], all_queries[1::2]
+        warm_truth, truth = all_truth[0::2], all_truth[1::2]
 
-            flt = parse_where(WHERE, SCHEMA)
-            store.search(name, queries[0], top_k=args.top_k, filter=flt)  # warm-up
-            edge_times, brute_times, recalls, selected = [], [], [], 0
-            for query in queries:
-                started = time.perf_counter()
-                hits = store.search(name, query, top_k=args.top_k, filter=flt)
-                edge_times.append(time.perf_counter() - started)
+        flt = parse_where(WHERE, SCHEMA)
+        with open_store(data_dir) as store:  # as a server starts: nothing of the collection in memory yet
+            cold_times, cold_hits = timed(lambda q: store.search(name, q, top_k=args.top_k, filter=flt), warm_queries)
+            edge_times, edge_hits = timed(lambda q: store.search(name, q, top_k=args.top_k, filter=flt), queries)
+            store_rss, store_rss_anon = rss_mb()
+            sweep = []
+            for ef in [int(value) for value in args.sweep_ef.split(",") if value]:
+                def search(q: np.ndarray, ef: int = ef) -> list[Hit]:
+                    return store.search(name, q, top_k=args.top_k, filter=flt, hnsw_ef=ef)
+                times, hits = timed(search, queries)
+                sweep.append((f"EdgeStore HNSW ef={ef}", times, recall_at_k(truth, hits, args.top_k)))
+            scanned = queries[:SCAN_QUERIES]
+            exact_times, exact_hits = timed(lambda q: store.search(name, q, top_k=args.top_k, filter=flt, exact=True),
+                                            scanned)
+            store_disk = disk_mb(Path(data_dir) / "collections" / name)
 
-                started = time.perf_counter()
-                mask = female & (duration >= 2.0) & (duration <= 8.0)
-                scores = vectors @ query  # scoring every row beats copying the selected rows out
-                scores[~mask] = -np.inf
-                top = np.argpartition(-scores, args.top_k)[:args.top_k]
-                brute_times.append(time.perf_counter() - started)
+        brute_times = brute_force_times(np.memmap(vectors_file, np.float32, "r", shape=(args.points, args.dim)),
+                                        mask, scanned, args.top_k)
+        matrix_mb = args.points * args.dim * 4 / 2**20
 
-                selected = int(mask.sum())
-                truth = {ids[i] for i in top}
-                recalls.append(len(truth & {h.id for h in hits}) / args.top_k)
-
-            exact_times = []
-            for query in queries[: min(50, args.queries)]:
-                started = time.perf_counter()
-                store.search(name, query, top_k=args.top_k, filter=flt, exact=True)
-                exact_times.append(time.perf_counter() - started)
-
-    edge_p50, brute_p50 = percentile_ms(edge_times, 50), percentile_ms(brute_times, 50)
-    print(f"points {args.points}  dim {args.dim}  queries {args.queries}  filter '{WHERE}' "
-          f"selects {selected / args.points:.1%}  threads OMP={os.environ.get('OMP_NUM_THREADS', 'unset')}")
+    rows = [
+        row("numpy brute force (scan+mask)", brute_times, 1.0, None, matrix_mb, matrix_mb),
+        row("EdgeStore exact=True", exact_times, recall_at_k(truth[:len(scanned)], exact_hits, args.top_k), None, None,
+            store_disk),
+        row("EdgeStore HNSW first queries", cold_times, recall_at_k(warm_truth, cold_hits, args.top_k), finalize_s, None,
+            store_disk),
+        row("EdgeStore HNSW (after finalize)", edge_times, recall_at_k(truth, edge_hits, args.top_k), finalize_s,
+            store_rss, store_disk),
+        *(row(label, times, swept, finalize_s, None, store_disk) for label, times, swept in sweep),
+    ]
+    settings = {k: v for k, v in options.items() if v is not None} or "store defaults"
+    print(f"points {args.points}  dim {args.dim}  queries {args.queries} ({len(scanned)} for the scans)  "
+          f"filter '{WHERE}' selects {mask.mean():.1%}  settings {settings}  "
+          f"threads OMP={os.environ.get('OMP_NUM_THREADS', 'unset')}")
     print(f"ingest {ingest_s:.1f} s ({args.points / ingest_s:,.0f} points/s)   finalize (HNSW build) {finalize_s:.1f} s")
+    print(f"store: {store_rss:,.0f} MB resident after the queries ({store_rss_anon:,.0f} MB of it anonymous, the "
+          f"rest mapped files; benchmark included), {store_disk:,.0f} MB on disk; peak resident "
+          f"{build_peak_mb:,.0f} MB up to the end of the build (mostly mapped segment files)")
     print(f"{'engine':<34}{'p50 ms':>9}{'p99 ms':>9}{'recall@10':>11}")
-    print(f"{'numpy brute force (scan+mask)':<34}{brute_p50:>9.2f}{percentile_ms(brute_times, 99):>9.2f}{1.0:>11.3f}")
-    print(f"{'EdgeStore exact=True':<34}{percentile_ms(exact_times, 50):>9.2f}{percentile_ms(exact_times, 99):>9.2f}{1.0:>11.3f}")
-    print(f"{'EdgeStore HNSW (after finalize)':<34}{edge_p50:>9.2f}{percentile_ms(edge_times, 99):>9.2f}"
-          f"{float(np.mean(recalls)):>11.3f}")
+    for entry in rows:
+        print(f"{entry['backend']:<34}{entry['p50_ms']:>9.2f}{entry['p99_ms']:>9.2f}{entry['recall_at_10']:>11.3f}")
+    brute_p50, edge_p50 = rows[0]["p50_ms"], rows[3]["p50_ms"]
     print(f"speed-up of EdgeStore HNSW over numpy brute force at p50: {brute_p50 / edge_p50:.1f}x")
+    if args.json:
+        print(json.dumps({"points": args.points, "dim": args.dim, "queries": args.queries, "settings": settings,
+                          "selectivity": round(float(mask.mean()), 4), "peak_rss_mb": round(build_peak_mb, 1),
+                          "rows": rows}))
 
 
 if __name__ == "__main__":

@@ -34,7 +34,19 @@ MAX_SCROLL_LIMIT = 100_000
 MAX_SEARCH_OFFSET = 10_000
 MAX_FACET_LIMIT = 10_000
 # Options ``create_collection`` knows; a backend may refuse some values (the embedded store has one shard).
-COLLECTION_OPTIONS = ("quantization", "on_disk", "shard_number", "replication_factor", "shard_key")
+COLLECTION_OPTIONS = ("quantization", "on_disk", "hnsw_m", "hnsw_ef_construct", "shard_number", "replication_factor",
+                      "shard_key")
+QUANTIZATIONS = ("int8", "none")
+# Index and search settings both backends use, picked with benchmarks/search_latency.py (docs/deploy.md):
+# int8 vectors in RAM (a quarter of float32) rescored with float32 originals memory-mapped from
+# disk; the graph's links per point and build-time candidates; the search-time candidates per
+# segment (recall@10 0.99 at a million points) and the quantized candidates per hit to rescore.
+DEFAULT_QUANTIZATION = "int8"
+DEFAULT_HNSW_M = 16
+DEFAULT_HNSW_EF_CONSTRUCT = 100
+SEARCH_HNSW_EF = 1024
+MAX_HNSW_EF = 65_536
+RESCORE_OVERSAMPLING = 4.0
 # Field types whose values can be grouped on and counted per value.
 GROUPABLE_TYPES = (FieldType.KEYWORD, FieldType.INTEGER)
 FACET_TYPES = (FieldType.KEYWORD, FieldType.INTEGER, FieldType.BOOL)
@@ -118,7 +130,7 @@ class VectorStore(ABC):
     def search(self, collection: str, vector: np.ndarray, *, top_k: int = 10, offset: int = 0,
                filter: Filter | None = None, score_threshold: float | None = None,
                with_payload: bool | Sequence[str] = True, group_by: str | None = None, exact: bool = False,
-               with_vectors: bool = False, deadline: Deadline = None) -> list[Hit]:
+               with_vectors: bool = False, deadline: Deadline = None, hnsw_ef: int | None = None) -> list[Hit]:
         """The ``top_k`` most cosine-similar points after skipping the best ``offset``, best first.
 
         ``group_by`` names a payload field declared ``KEYWORD`` or ``INTEGER`` (other fields get
@@ -126,7 +138,8 @@ class VectorStore(ABC):
         hit; a point in several groups (an array value) comes back once; points without the field,
         or with values of another type, are left out. ``exact`` bypasses the approximate (HNSW)
         index. ``with_payload`` may list the payload keys to return. ``DeadlineExceeded`` once
-        ``deadline`` (a ``time.monotonic()`` value) has passed.
+        ``deadline`` (a ``time.monotonic()`` value) has passed. ``hnsw_ef`` trades speed for recall:
+        graph candidates per segment (default ``SEARCH_HNSW_EF``; never fewer than ``offset + top_k``).
         """
 
     @abstractmethod
@@ -246,10 +259,13 @@ def check_options(options: Mapping[str, Any]) -> dict[str, Any]:
     unknown = set(options) - set(COLLECTION_OPTIONS)
     if unknown:
         raise InvalidArgument(f"unknown collection options {sorted(unknown)} (allowed: {sorted(COLLECTION_OPTIONS)})")
-    if options.get("quantization") not in (None, "int8"):
-        raise InvalidArgument(f"quantization must be 'int8' or None, got {options['quantization']!r}")
+    if options.get("quantization") not in (None, *QUANTIZATIONS):
+        raise InvalidArgument(f"quantization must be 'int8', 'none' or None, got {options['quantization']!r}")
     if options.get("on_disk") not in (None, True, False):
         raise InvalidArgument("on_disk must be a bool")
+    for key, low, high in (("hnsw_m", 4, 128), ("hnsw_ef_construct", 4, 4096)):
+        if options.get(key) is not None:
+            check_integer(options[key], key, low, high)
     for key in ("shard_number", "replication_factor"):
         value = options.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
@@ -258,6 +274,23 @@ def check_options(options: Mapping[str, Any]) -> dict[str, Any]:
     if shard_key is not None and (not isinstance(shard_key, str) or not shard_key):
         raise InvalidArgument("shard_key must be a non-empty string")
     return {k: v for k, v in options.items() if v is not None}
+
+
+def index_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The vector-index options of a new collection, defaults filled in for those not given.
+
+    Originals stay in RAM without quantization (HNSW reads them) and on disk with it (only rescoring does).
+    """
+    quantization = options.get("quantization", DEFAULT_QUANTIZATION)
+    return {"quantization": quantization, "on_disk": options.get("on_disk", quantization != "none"),
+            "hnsw_m": options.get("hnsw_m", DEFAULT_HNSW_M),
+            "hnsw_ef_construct": options.get("hnsw_ef_construct", DEFAULT_HNSW_EF_CONSTRUCT)}
+
+
+def search_ef(top_k: int, offset: int, hnsw_ef: Any = None) -> int:
+    """HNSW candidates per segment (``hnsw_ef`` or the default) for ``top_k`` hits after ``offset``."""
+    wanted = SEARCH_HNSW_EF if hnsw_ef is None else check_integer(hnsw_ef, "hnsw_ef", 1, MAX_HNSW_EF)
+    return max(wanted, top_k + offset)
 
 
 def typed_field(schema: Mapping[str, FieldType], key: Any, what: str, allowed: Sequence[FieldType]) -> FieldType:

@@ -77,8 +77,11 @@ _INDEX_TYPES = {
     FieldType.BOOL: qe.PayloadSchemaType.Integer,  # stored as 0/1, see the module docstring
     FieldType.TEXT: qe.PayloadSchemaType.Text,
 }
-_RESCORE = qe.QuantizationSearchParams(rescore=True, oversampling=2.0)
+_RESCORE = qe.QuantizationSearchParams(rescore=True, oversampling=base.RESCORE_OVERSAMPLING)
 _META_FILE = "collection.json"
+# Filters that leave fewer vectors than this (KiB of float32: about 3,300 768-d points) are answered
+# by scoring every match via the payload index instead of walking the graph (Qdrant's default).
+FULL_SCAN_THRESHOLD_KB = 10_000
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -134,6 +137,22 @@ class _Meta:
 def _point_ids(ids: Iterable[str]) -> list[qe.PointId]:
     """Ids as qdrant-edge's stubs type them (an invariant ``list`` of every id type)."""
     return list(ids)
+
+
+def _shard_config(dim: int, options: dict[str, Any]) -> qe.EdgeConfig:
+    """The shard settings for ``base.index_options``.
+
+    The quantized vectors and the graph are pinned in RAM: left to page in (Qdrant's default for the
+    graph), a freshly opened store answers its first hundreds of queries several times slower. The
+    originals are memory-mapped without preloading when ``on_disk`` (only rescoring reads them).
+    """
+    quantization = (qe.ScalarQuantizationConfig(type=qe.ScalarType.Int8, quantile=0.99, memory=qe.Memory.Pinned)
+                    if options["quantization"] == "int8" else None)
+    return qe.EdgeConfig(
+        vectors=qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine, quantization_config=quantization,
+                                    memory=qe.Memory.Cold if options["on_disk"] else qe.Memory.Cached),
+        hnsw_config=qe.HnswIndexConfig(m=options["hnsw_m"], ef_construct=options["hnsw_ef_construct"],
+                                       full_scan_threshold=FULL_SCAN_THRESHOLD_KB, memory=qe.Memory.Pinned))
 
 
 def _filesystem_errors(method: Callable[Concatenate[EdgeStore, P], R]) -> Callable[Concatenate[EdgeStore, P], R]:
@@ -265,7 +284,7 @@ class EdgeStore(VectorStore):
     @_filesystem_errors
     def create_collection(self, name: str, *, dim: int, payload_schema: dict[str, FieldType],
                           metadata: dict[str, Any] | None = None, **options: Any) -> CollectionInfo:
-        """Create a collection (options: ``quantization="int8"``, ``on_disk=True``; one shard only).
+        """Create a collection (options: see ``base.index_options``; one shard only).
 
         The collection's lock is taken before anything is written: a process creating the same
         collection at the same time gets ``FailedPrecondition``, one coming later ``AlreadyExists``.
@@ -284,13 +303,8 @@ class EdgeStore(VectorStore):
             if self._exists(name):  # created by another process between the check and the lock
                 raise AlreadyExists(f"collection {name!r} already exists")
             shutil.rmtree(directory / "shard", ignore_errors=True)  # left by a creation that crashed
-            quantization = (qe.ScalarQuantizationConfig(type=qe.ScalarType.Int8, quantile=0.99, always_ram=True)
-                            if options.get("quantization") == "int8" else None)
-            config = qe.EdgeConfig(vectors=qe.EdgeVectorParams(
-                size=new.dim, distance=qe.Distance.Cosine, on_disk=options.get("on_disk"),
-                quantization_config=quantization))
             with edge_errors(f"creating collection {name!r}"):
-                shard = qe.EdgeShard.create(str(directory / "shard"), config)
+                shard = qe.EdgeShard.create(str(directory / "shard"), _shard_config(new.dim, options))
                 try:
                     for key, kind in new.schema.items():
                         shard.update(qe.UpdateOperation.create_field_index(key, _INDEX_TYPES[kind]))
@@ -308,13 +322,13 @@ class EdgeStore(VectorStore):
 
     @staticmethod
     def _single_shard(options: dict[str, Any]) -> dict[str, Any]:
-        """The options the embedded store keeps; server-only values are refused."""
+        """The options the embedded store keeps, defaults filled in; server-only values are refused."""
         for key in ("shard_number", "replication_factor"):
             if options.get(key, 1) != 1:
                 raise InvalidArgument(f"the embedded store has one local shard: {key} must be 1 (use a Qdrant server)")
         if "shard_key" in options:
             raise InvalidArgument("custom shard keys need a Qdrant server")
-        return {k: v for k, v in options.items() if k in ("quantization", "on_disk")}
+        return base.index_options(options)
 
     @_filesystem_errors
     def delete_collection(self, name: str) -> None:
@@ -462,7 +476,7 @@ class EdgeStore(VectorStore):
     def search(self, collection: str, vector: np.ndarray, *, top_k: int = 10, offset: int = 0,
                filter: Filter | None = None, score_threshold: float | None = None,
                with_payload: bool | Sequence[str] = True, group_by: str | None = None, exact: bool = False,
-               with_vectors: bool = False, deadline: Deadline = None) -> list[Hit]:
+               with_vectors: bool = False, deadline: Deadline = None, hnsw_ef: int | None = None) -> list[Hit]:
         name = self.resolve(collection)
         meta = self._meta(name)
         query = check_vector(vector, meta.dim, "query vector").tolist()
@@ -470,8 +484,9 @@ class EdgeStore(VectorStore):
         selector = base.payload_selector(with_payload)
         group_kind = None if group_by is None else base.typed_field(meta.schema, group_by, "group_by", base.GROUPABLE_TYPES)
         compiled = self._filter(filter, meta)
-        params = qe.SearchParams(exact=bool(exact),
-                                 quantization=_RESCORE if meta.options.get("quantization") else None)
+        quantized = meta.options.get("quantization", "none") != "none"
+        params = qe.SearchParams(hnsw_ef=base.search_ef(top_k, offset, hnsw_ef), exact=bool(exact),
+                                 quantization=_RESCORE if quantized else None)
         shard = self._entry(name).shard
 
         def run(limit: int, skip: int, request_filter: qe.Filter | None, payload: bool | list[str]) -> list[Hit]:

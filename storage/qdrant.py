@@ -57,8 +57,7 @@ _INDEX_TYPES = {
     FieldType.TEXT: qm.PayloadSchemaType.TEXT,
 }
 _FIELD_TYPES = {value: key for key, value in _INDEX_TYPES.items()}
-_SEARCH_PARAMS = {exact: qm.SearchParams(exact=exact, quantization=qm.QuantizationSearchParams(rescore=True, oversampling=2.0))
-                  for exact in (False, True)}
+_RESCORE = qm.QuantizationSearchParams(rescore=True, oversampling=base.RESCORE_OVERSAMPLING)
 UPSERT_BATCH = 256  # points per request: 768-d float32 + payload stays far below Qdrant's 32 MB limit
 
 _GRPC_ERRORS: dict[grpc.StatusCode, type[ParaseekError]] = {
@@ -197,13 +196,15 @@ class ServerStore(VectorStore):
                           metadata: dict[str, Any] | None = None, **options: Any) -> CollectionInfo:
         """Create a collection with a payload index per schema field.
 
-        Options: ``quantization="int8"`` (scalar int8, rescored with the original vectors at query
-        time), ``on_disk=True`` (original vectors memory-mapped), ``shard_number``,
+        Options: ``quantization`` (``"int8"``, the default: scalar int8, rescored with the original
+        vectors at query time; or ``"none"``), ``on_disk`` (original vectors memory-mapped; the default
+        with quantization), ``hnsw_m``, ``hnsw_ef_construct`` (see ``base.index_options``), ``shard_number``,
         ``replication_factor``, ``shard_key`` (custom sharding: the collection gets this shard key
         and every upsert writes to it).
         """
         new = base.check_new_collection(name, dim, payload_schema, metadata, options)
-        schema, options, stored_metadata = new.schema, new.options, new.metadata
+        schema, stored_metadata = new.schema, new.metadata
+        options = {**new.options, **base.index_options(new.options)}
         if self._call("listing aliases", self._aliases).get(name) is not None:
             raise AlreadyExists(f"an alias named {name!r} exists")
         if name in self._call("listing collections", self._collection_names):
@@ -212,11 +213,12 @@ class ServerStore(VectorStore):
             "payload_schema": {k: v.value for k, v in schema.items()}, "options": options,
         }
         quantization = (qm.ScalarQuantization(scalar=qm.ScalarQuantizationConfig(
-            type=qm.ScalarType.INT8, quantile=0.99, always_ram=True)) if options.get("quantization") == "int8" else None)
+            type=qm.ScalarType.INT8, quantile=0.99, always_ram=True)) if options["quantization"] == "int8" else None)
         sharded = not self.local
         shard_key = options.get("shard_key")
         self._call(f"creating collection {name!r}", self._client.create_collection, name,
-                   vectors_config=qm.VectorParams(size=new.dim, distance=qm.Distance.COSINE, on_disk=options.get("on_disk")),
+                   vectors_config=qm.VectorParams(size=new.dim, distance=qm.Distance.COSINE, on_disk=options["on_disk"]),
+                   hnsw_config=qm.HnswConfigDiff(m=options["hnsw_m"], ef_construct=options["hnsw_ef_construct"]),
                    quantization_config=quantization,
                    shard_number=options.get("shard_number") if sharded else None,
                    replication_factor=options.get("replication_factor") if sharded else None,
@@ -363,14 +365,15 @@ class ServerStore(VectorStore):
     def search(self, collection: str, vector: np.ndarray, *, top_k: int = 10, offset: int = 0,
                filter: Filter | None = None, score_threshold: float | None = None,
                with_payload: bool | Sequence[str] = True, group_by: str | None = None, exact: bool = False,
-               with_vectors: bool = False, deadline: Deadline = None) -> list[Hit]:
+               with_vectors: bool = False, deadline: Deadline = None, hnsw_ef: int | None = None) -> list[Hit]:
         check_name(collection)
         query = check_vector(vector, None, "query vector").tolist()
         top_k, offset = base.check_top_k(top_k), base.check_offset(offset)
         arguments: dict[str, Any] = dict(
             query=query, query_filter=_compile(filter), score_threshold=score_threshold,
             with_payload=base.payload_selector(with_payload), with_vectors=with_vectors,
-            search_params=_SEARCH_PARAMS[bool(exact)])
+            search_params=qm.SearchParams(hnsw_ef=base.search_ef(top_k, offset, hnsw_ef), exact=bool(exact),
+                                          quantization=_RESCORE))
         what = f"searching {collection!r}"
         if group_by is None:
             points = self._call(what, self._client.query_points, collection, limit=top_k, offset=offset,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -24,9 +25,25 @@ _WORDS = ("rain", "sun", "wind", "snow", "cloud", "storm", "calm", "cold")
 def clustered_vectors(n: int, dim: int, *, clusters: int = 32, spread: float = 0.35, seed: int = 0) -> np.ndarray:
     """``n`` unit float32 vectors drawn around ``clusters`` random centres (like real embeddings)."""
     rng = np.random.default_rng(seed)
-    centres = rng.standard_normal((clusters, dim)).astype(np.float32)
-    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
-    vectors = centres[rng.integers(0, clusters, n)] + spread * rng.standard_normal((n, dim)).astype(np.float32) / np.sqrt(dim)
+    centres = _unit(rng.standard_normal((clusters, dim)).astype(np.float32))
+    return _unit(centres[rng.integers(0, clusters, n)] + spread * rng.standard_normal((n, dim)).astype(np.float32) / np.sqrt(dim))
+
+
+def clustered_vector_chunks(n: int, dim: int, *, chunk: int = 50_000, clusters: int = 32, spread: float = 0.35,
+                            seed: int = 0) -> Iterator[np.ndarray]:
+    """Vectors distributed as :func:`clustered_vectors`, made ``chunk`` rows at a time (for millions of points)."""
+    centres = _unit(np.random.default_rng(seed).standard_normal((clusters, dim)).astype(np.float32))
+    for index, start in enumerate(range(0, n, chunk)):
+        rng = np.random.default_rng([seed, index])
+        size = min(chunk, n - start)
+        noise = rng.standard_normal((size, dim), dtype=np.float32)
+        noise *= spread / np.sqrt(dim)
+        noise += centres[rng.integers(0, clusters, size)]
+        yield _unit(noise)
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    """``vectors`` scaled to unit length, as float32."""
     return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
 
 
