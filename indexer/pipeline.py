@@ -76,6 +76,8 @@ RESERVED_KEYS = frozenset(BASE_FIELDS) | {"style", "style_score"}
 #: Metadata strings longer than this on average are indexed as full text rather than keywords.
 TEXT_FIELD_CHARS = 64
 _PLAN_CHUNK = 256
+#: Flushes are ``flush_seconds`` apart, and (unless that is 0: every batch) at least this many times the last flush's duration.
+FLUSH_SHARE = 20.0
 
 
 @dataclass
@@ -354,6 +356,8 @@ class _Run:
         workers = 0 if options.workers is None else max(0, options.workers)
         self.split = Split(workers, options.threads or max(1, self.cores - workers))
         self.last_flush = time.monotonic()
+        #: seconds the last flush took: flushes are spaced so they take at most 1/FLUSH_SHARE of the run
+        self.flush_cost = 0.0
         self.started = time.perf_counter()
         self.progress: Any = None
         self.seen: set[bytes] = set()
@@ -552,9 +556,12 @@ class _Run:
             points.append(Point(id=item.point_id, vector=embeddings[row], payload=payload))
         for start in range(0, len(points), self.options.upsert_batch):
             self.store.upsert(self.target.collection, points[start : start + self.options.upsert_batch])
-        if time.monotonic() - self.last_flush >= self.options.flush_seconds:
+        spacing = self.options.flush_seconds and max(self.options.flush_seconds, self.flush_cost * FLUSH_SHARE)
+        if time.monotonic() - self.last_flush >= spacing:
+            flush_started = time.monotonic()
             self.store.flush()
             self.last_flush = time.monotonic()
+            self.flush_cost = self.last_flush - flush_started
         audio = sum(decoded.duration for _, decoded, _ in prepared)
         if self.clock is not None:
             self.clock.embedded(model_seconds, time.perf_counter() - started - model_seconds, audio)
