@@ -42,6 +42,8 @@ DEFAULT_EXAMPLE_WEIGHT = 0.5
 DEFAULT_TOP_K = 10
 CUSTOM_GROUP = "styles"
 MAX_CUSTOM_STYLES = 64
+#: Seconds a collection's checked description is reused by searches (its alias is resolved on every request).
+COLLECTION_INFO_SECONDS = 1.0
 
 
 class Scope:
@@ -136,6 +138,8 @@ class QueryEngine:
         self.signature = ModelSignature.of(model)
         self.scorer = ZeroShotScorer(model)  # embeds the style-tag prompts used for explanations
         self.cache = EmbeddingCache(config.cache_size)
+        #: physical collection name -> (time.monotonic() of the description, the checked description)
+        self._described: dict[str, tuple[float, CollectionInfo]] = {}
         self.batcher = (MicroBatcher(model.embed_text, max_batch=config.max_batch, max_chars=config.max_batch_chars,
                                      max_wait=config.max_wait_ms / 1000,
                                      on_batch=metrics.batch_size.observe) if config.batching else None)
@@ -242,8 +246,17 @@ class QueryEngine:
             raise PointNotFound(f"no point {shorten(point_id)!r} in collection {collection!r}")
         return points[0]
 
-    def collection(self, name: str) -> CollectionInfo:
-        """The collection (or alias target) a request names, checked against the served model."""
+    def collection(self, name: str, *, recent: bool = False) -> CollectionInfo:
+        """The collection (or alias target) a request names, checked against the served model.
+
+        ``recent``: a description checked less than ``COLLECTION_INFO_SECONDS`` ago will do (its
+        count and schema may lag by that long; the alias itself is resolved now).
+        """
+        if recent and name:
+            physical = self.store.resolve(name)
+            described = self._described.get(physical)
+            if described is not None and time.monotonic() - described[0] < COLLECTION_INFO_SECONDS:
+                return described[1]
         if not name:
             name = self.config.default_collection or ""
         if not name:
@@ -252,8 +265,10 @@ class QueryEngine:
                 raise InvalidArgument("name a collection (the server has no default collection); "
                                       f"available: {', '.join(names) or 'none'}")
             name = names[0]
+        described_at = time.monotonic()
         info = self.store.describe(name)
         check_model(info, self.signature, "serve it with that model, or re-index it with this one")
+        self._described[info.name] = (described_at, info)
         return info
 
     def build_filter(self, info: CollectionInfo, structured: Filter | None, where: str) -> Filter | None:
@@ -271,6 +286,21 @@ class QueryEngine:
     def explain(self, vector: np.ndarray, top: int | None) -> dict[str, list[tuple[str, float]]]:
         """The ``top`` (``None``: all) best-matching style tags of a clip embedding, per attribute group."""
         return self.scorer.rank(vector, top)
+
+    def explain_hits(self, hits: Sequence[Hit], top: int | None) -> list[dict[str, list[tuple[str, float]]]]:
+        """``explain`` of every hit's vector, scored and ranked for all hits at once (no vector: no styles)."""
+        styles: list[dict[str, list[tuple[str, float]]]] = [{} for _ in hits]
+        rows = [index for index, hit in enumerate(hits) if hit.vector is not None]
+        if top == 0 or not rows:
+            return styles
+        matrix = np.stack([np.asarray(hits[index].vector, dtype=np.float32) for index in rows])
+        for group, scores in self.scorer.scores(matrix).items():
+            tags = self.scorer.groups[group]
+            best = np.argsort(-scores, axis=1, kind="stable")[:, :top]
+            values = np.take_along_axis(scores, best, axis=1).tolist()
+            for row, index in enumerate(rows):
+                styles[index][group] = [(tags[tag], value) for tag, value in zip(best[row], values[row], strict=True)]
+        return styles
 
     # --- requests ------------------------------------------------------------------------------
 
@@ -308,7 +338,7 @@ class QueryEngine:
                 raise InvalidArgument(f"negative description {index}: weight must be in (0, 2], got {weight}")
             texts.append(self.check_text(negative, f"negative description {index}"))
             weights.append(weight)
-        info = self.collection(options.collection)
+        info = self.collection(options.collection, recent=True)
         query_filter = self.build_filter(info, options.filter, options.where)
         text_query, cached = None, False
         if texts:
@@ -366,8 +396,8 @@ class QueryEngine:
             if following <= MAX_SEARCH_DEPTH:
                 hits += ranked(1, following, with_payload, options.explain_top > 0)
         searched = time.perf_counter()
-        explained = [ExplainedHit(hit, self.explain(hit.vector, options.explain_top) if hit.vector is not None else {})
-                     for hit in hits]
+        explained = [ExplainedHit(hit, styles)
+                     for hit, styles in zip(hits, self.explain_hits(hits, options.explain_top), strict=True)]
         return SearchOutcome(explained, info.name, encoded - started, searched - encoded, cached)
 
     def classify(self, clip: Clip, collection: str, styles: Sequence[str], scope: Scope) -> dict[str, list[tuple[str, float]]]:
