@@ -2,11 +2,12 @@
 
 The main process plans work (shard filter, content hash, "already stored?" check against the
 store, all before any decoding), keeps a bounded number of clips decoding, and feeds the model
-chunks of about ``batch_seconds`` of audio (the model sorts each chunk by length and pads with
-masks). Unless ``workers`` is fixed, decoding starts inline and moves to worker processes only
-when the measured costs say that is faster (``paraseek.indexer.balance``). Points are upserted in
-small batches with deterministic ids, so a re-run skips what is stored and an interrupted run
-(even ``kill -9``) resumes exactly.
+forward passes of about ``batch_seconds`` of audio, each cut from ``SORT_BATCHES`` times as much
+decoded audio sorted by length (so clips of like length share a pass and little is padding).
+Unless ``workers`` is fixed, decoding starts inline and moves to worker processes only when the
+measured costs say that is faster (``paraseek.indexer.balance``). Points are upserted in small
+batches with deterministic ids, so a re-run skips what is stored and an interrupted run (even
+``kill -9``) resumes exactly.
 """
 
 from __future__ import annotations
@@ -78,6 +79,8 @@ TEXT_FIELD_CHARS = 64
 _PLAN_CHUNK = 256
 #: Flushes are ``flush_seconds`` apart, and (unless that is 0: every batch) at least this many times the last flush's duration.
 FLUSH_SHARE = 20.0
+#: Once the split is chosen, the model gets this many batches' worth of clips at a time to sort by length.
+SORT_BATCHES = 8
 
 
 @dataclass
@@ -481,7 +484,8 @@ class _Run:
                     exhausted = True
                     break
                 in_flight[self._submit(item)] = item
-            if ready and (ready_seconds >= self.options.batch_seconds or (exhausted and not in_flight)):
+            window = self.options.batch_seconds * (1 if self.clock else SORT_BATCHES)
+            if ready and (ready_seconds >= window or (exhausted and not in_flight)):
                 self._embed_and_store(ready)
                 ready, ready_seconds = [], 0.0
                 self._rebalance()
@@ -535,7 +539,8 @@ class _Run:
             return
         model_started = time.perf_counter()
         try:
-            embeddings = self.model.embed_prepared([inputs for _, _, inputs in prepared])
+            embeddings = self.model.embed_prepared([inputs for _, _, inputs in prepared],
+                                                   max_batch_seconds=self.options.batch_seconds)
         except Exception:  # one clip may break a batched forward pass: retry clip by clip
             kept, rows = [], []
             for entry in prepared:
