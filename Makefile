@@ -23,9 +23,18 @@ demo: setup
 lint: setup
 	bash scripts/lint.sh
 
+## Run every benchmark at the sizes the README quotes; their JSON lines go to $(BENCH_RESULTS).
+## SEARCH_POINTS sets the vector-search benchmark's size (empty: leave it out).
+BENCH_RESULTS ?= benchmarks/results.jsonl
+SEARCH_POINTS ?= 100000
+RECORD = $(PY) benchmarks/record.py $(BENCH_RESULTS)
 bench: setup
-	$(PY) benchmarks/embed_speed.py
-	$(PY) benchmarks/search_latency.py --points 100000 --json
+	rm -f $(BENCH_RESULTS)
+	$(RECORD) index_throughput -- $(PY) benchmarks/index_throughput.py --model paraspeechclap-combined --clips 16 --max-seconds 8 --json
+	$(RECORD) index_throughput -- $(PY) benchmarks/index_throughput.py --model paraseek-mini --clips 200 --json
+	$(RECORD) query_latency -- $(PY) benchmarks/query_latency.py --points 20000 --json
+	$(RECORD) embed_speed -- $(PY) benchmarks/embed_speed.py --model paraspeechclap-combined --seconds 60 --threads 2 --json
+	$(if $(SEARCH_POINTS),$(RECORD) search_latency -- $(PY) benchmarks/search_latency.py --points $(SEARCH_POINTS) --json)
 
 clean:
 	rm -rf $(VENV) demo-data .pytest_cache

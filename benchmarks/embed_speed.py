@@ -10,6 +10,7 @@ run's real-time factor, the bf16/fp32 speed ratio and the per-clip cosine betwee
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
 import numpy as np
@@ -36,6 +37,7 @@ def main() -> None:
     parser.add_argument("--clip-seconds", type=float, default=10.0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--json", action="store_true", help="also print the results as one JSON line")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     count = max(1, round(args.seconds / args.clip_seconds))
@@ -50,6 +52,12 @@ def main() -> None:
     print(f"bfloat16: {bf16_time:7.2f} s  real-time factor {audio_seconds / bf16_time:6.2f}x")
     print(f"bf16 speed-up vs fp32: {fp32_time / bf16_time:.2f}x")
     print(f"bf16 vs fp32 cosine: min {cosine.min():.6f}, mean {cosine.mean():.6f}")
+    if args.json:
+        print(json.dumps({"model": args.model, "device": args.device, "threads": args.threads,
+                          "audio_seconds": audio_seconds, "fp32_real_time_factor": round(audio_seconds / fp32_time, 2),
+                          "bf16_real_time_factor": round(audio_seconds / bf16_time, 2),
+                          "bf16_speedup": round(fp32_time / bf16_time, 2), "cosine_min": round(float(cosine.min()), 6),
+                          "cosine_mean": round(float(cosine.mean()), 6)}))
 
 
 if __name__ == "__main__":

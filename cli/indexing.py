@@ -77,7 +77,8 @@ def claim_collection(store: Any, name: str) -> None:
 @click.option("--dtype", type=click.Choice(["float32", "bfloat16", "float16"]), default="float32", show_default=True,
               help="Model precision: weights cast on CPU, autocast on CUDA.")
 @click.option("--workers", type=click.IntRange(min=0), default=None,
-              help="Decode processes (default: cores/4 on CPU, cores-1 on CUDA; 0 decodes in this process).")
+              help="Decode processes (default: chosen from the stage costs measured on the first batches; "
+                   "0 decodes in this process).")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="torch threads for the model (default: the cores the workers leave free).")
 @click.option("--reindex", is_flag=True,

@@ -1,10 +1,13 @@
-"""``index_corpus``: decode in worker processes, embed and tag in this one, upsert in small batches.
+"""``index_corpus``: decode (inline or in worker processes), embed and tag here, upsert in small batches.
 
 The main process plans work (shard filter, content hash, "already stored?" check against the
-store, all before any decoding), keeps a bounded number of clips decoding in worker processes,
-and feeds the model chunks of about ``batch_seconds`` of audio (the model sorts each chunk by
-length and pads with masks). Points are upserted in small batches with deterministic ids, so a
-re-run skips what is stored and an interrupted run (even ``kill -9``) resumes exactly.
+store, all before any decoding), keeps a bounded number of clips decoding, and feeds the model
+forward passes of about ``batch_seconds`` of audio, each cut from ``SORT_BATCHES`` times as much
+decoded audio sorted by length (so clips of like length share a pass and little is padding).
+Unless ``workers`` is fixed, decoding starts inline and moves to worker processes only when the
+measured costs say that is faster (``paraseek.indexer.balance``). Points are upserted in small
+batches with deterministic ids, so a re-run skips what is stored and an interrupted run (even
+``kill -9``) resumes exactly.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import contextlib
 import datetime
 import hashlib
 import json
+import logging
 import os
 import time
 import uuid
@@ -27,6 +31,7 @@ import numpy as np
 
 from paraseek.errors import AudioError, FailedPrecondition, InvalidArgument, shorten
 from paraseek.indexer import acoustics
+from paraseek.indexer.balance import Split, StageClock, available_cores, choose_split
 from paraseek.indexer.collections import Target, discard_target, prepare_target
 from paraseek.indexer.decode import (
     DEFAULT_MAX_SECONDS,
@@ -42,6 +47,8 @@ from paraseek.indexer.sources import ClipRef, Source, open_source
 from paraseek.limits import MIN_CLIP_SECONDS
 from paraseek.model import EmbeddingModel, ZeroShotScorer
 from paraseek.storage import FieldType, Point, VectorStore
+
+log = logging.getLogger("paraseek.indexer")
 
 #: Namespace of point ids: uuid5(namespace, corpus \n relative path \n content hash).
 POINT_NAMESPACE = uuid.UUID("5d0c2a8e-6f57-4c1e-9a54-7b1f4f0a9e3d")
@@ -65,6 +72,10 @@ RESERVED_KEYS = frozenset(BASE_FIELDS) | {"style", "style_score", "measured"}
 #: Metadata strings longer than this on average are indexed as full text rather than keywords.
 TEXT_FIELD_CHARS = 64
 _PLAN_CHUNK = 256
+#: Flushes are ``flush_seconds`` apart, and (unless that is 0: every batch) at least this many times the last flush's duration.
+FLUSH_SHARE = 20.0
+#: Once the split is chosen, the model gets this many batches' worth of clips at a time to sort by length.
+SORT_BATCHES = 8
 
 
 @dataclass
@@ -109,6 +120,9 @@ class IndexSummary:
     shard: str = "0/1"
     errors_file: str | None = None
     failures_by_type: dict[str, int] = field(default_factory=dict)
+    #: decode worker processes the run ended with (0: decoded inline) and the model's torch threads
+    workers: int = 0
+    threads: int = 0
 
     @property
     def audio_hours(self) -> float:
@@ -195,13 +209,21 @@ def payload_key(column: str) -> str:
     return f"meta_{column}" if column in RESERVED_KEYS else column
 
 
-def style_payload(scorer: ZeroShotScorer, scores: dict[str, np.ndarray], row: int) -> dict[str, dict[str, Any]]:
-    """``{"style": {group: best tag}, "style_score": {group: its score}}`` for clip ``row``."""
-    best = scorer.best(scores, row)
-    return {
-        "style": {group: tag for group, (tag, _) in best.items()},
-        "style_score": {group: round(score, 5) for group, (_, score) in best.items()},
-    }
+def style_payloads(scorer: ZeroShotScorer, scores: dict[str, np.ndarray]) -> list[dict[str, dict[str, Any]]]:
+    """``{"style": {group: best tag}, "style_score": {group: its score}}`` per clip row of ``scores``.
+
+    The best tag is the first of the highest-scoring ones (tag order breaks ties), found for every
+    clip and group at once.
+    """
+    tags: dict[str, list[str]] = {}
+    best_scores: dict[str, list[float]] = {}
+    for group, matrix in scores.items():
+        best = matrix.argmax(axis=1)
+        tags[group] = [scorer.groups[group][i] for i in best]
+        best_scores[group] = np.round(matrix[np.arange(matrix.shape[0]), best].astype(np.float64), 5).tolist()
+    rows = next(iter(scores.values())).shape[0] if scores else 0
+    return [{"style": {group: tags[group][row] for group in scores},
+             "style_score": {group: best_scores[group][row] for group in scores}} for row in range(rows)]
 
 
 class ErrorReport:
@@ -241,20 +263,6 @@ class _InlineExecutor(concurrent.futures.Executor):
         future: concurrent.futures.Future = concurrent.futures.Future()
         future.set_result(fn(*args, **kwargs))
         return future
-
-
-def available_cores() -> int:
-    """CPU cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
-def default_workers(device: str) -> int:
-    """Decode workers: on a GPU every spare core decodes; on CPU the model needs most cores."""
-    cores = available_cores()
-    return max(1, cores - 1) if device.startswith("cuda") else max(1, cores // 4)
 
 
 def default_errors_file(store: VectorStore, collection: str, shard: tuple[int, int]) -> Path:
@@ -299,6 +307,7 @@ def index_corpus(source: Source | str | Path, store: VectorStore, model: Embeddi
     summary.failed = report.count
     summary.failures_by_type = dict(report.by_type)
     summary.errors_file = str(errors_path) if report.count else None
+    summary.workers, summary.threads = run.split.workers, run.split.threads
     if not summary.indexed and not summary.skipped:
         discard_target(store, target)
         if report.count:
@@ -339,14 +348,20 @@ class _Run:
         self.target, self.corpus, self.summary, self.report = target, corpus, summary, report
         self.limits = DecodeLimits(target_rate=model.sample_rate, min_seconds=options.min_seconds,
                                    max_seconds=options.max_seconds, silence_dbfs=options.silence_dbfs)
-        device = str(getattr(model, "device", "cpu"))
-        self.workers = default_workers(device) if options.workers is None else max(0, options.workers)
-        self.threads = options.threads or max(1, available_cores() - self.workers)
+        self.cuda = str(getattr(model, "device", "cpu")).startswith("cuda")
+        self.cores = available_cores()
+        #: measures stage costs while the split is still to be chosen (``None``: fixed or chosen)
+        self.clock: StageClock | None = StageClock() if options.workers is None else None
+        workers = 0 if options.workers is None else max(0, options.workers)
+        self.split = Split(workers, options.threads or max(1, self.cores - workers))
         self.last_flush = time.monotonic()
+        #: seconds the last flush took: flushes are spaced so they take at most 1/FLUSH_SHARE of the run
+        self.flush_cost = 0.0
         self.started = time.perf_counter()
         self.progress: Any = None
         self.seen: set[bytes] = set()
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self._executor: concurrent.futures.Executor = _InlineExecutor()
 
     # --- planning: shard, hash, skip what is stored -------------------------------------------
 
@@ -402,47 +417,74 @@ class _Run:
         if self.options.limit is not None:
             total = min(total, self.options.limit)
         previous_threads = torch.get_num_threads()
-        torch.set_num_threads(self.threads)
+        torch.set_num_threads(self.split.threads)
         self.progress = tqdm(total=total, unit="clip", desc=f"index {self.target.alias}", dynamic_ncols=True,
                              disable=None if self.options.progress is None else not self.options.progress)
         try:
-            with self._executor() as executor:
-                self._loop(executor)
+            with self._pools():
+                self._loop()
         finally:
             self.progress.close()
             torch.set_num_threads(previous_threads)
 
     @contextlib.contextmanager
-    def _executor(self) -> Iterator[concurrent.futures.Executor]:
-        if self.workers == 0:
-            yield _InlineExecutor()
-            return
-        pool = self._pool = self._new_pool()
+    def _pools(self) -> Iterator[None]:
+        """Decode workers from the start when ``workers`` is fixed above 0; any pool is shut down at the end."""
+        if self.split.workers:
+            self._executor = self._pool = self._new_pool()
         try:
-            yield pool
+            yield
         finally:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
 
-    def _loop(self, executor: concurrent.futures.Executor) -> None:
+    def _rebalance(self) -> None:
+        """Choose the split from the costs measured inline; start the decode workers if it has any."""
+        import torch
+
+        if self.clock is None or not self.clock.ready():
+            return
+        costs = self.clock.costs(self.split.threads)
+        self.split = choose_split(costs, self.cores, cuda=self.cuda, threads=self.options.threads)
+        log.info("decode %.4f, model %.4f, other %.4f s per audio second: %d decode workers, %d model threads",
+                 costs.decode, costs.model, costs.other, self.split.workers, self.split.threads)
+        self.clock = None
+        torch.set_num_threads(self.split.threads)
+        if self.split.workers:
+            self._executor = self._pool = self._new_pool()
+
+    def _submit(self, item: _Planned) -> concurrent.futures.Future:
+        task = DecodeTask(file=str(item.ref.file) if item.ref.file else None, data=item.ref.data,
+                          name=item.ref.location)
+        if self.clock is None:
+            return self._executor.submit(decode_or_fail, task, self.limits)
+        started = time.perf_counter()
+        future = self._executor.submit(decode_or_fail, task, self.limits)
+        result = future.result()
+        self.clock.decoded(time.perf_counter() - started, result.duration if isinstance(result, Decoded) else 0.0)
+        return future
+
+    def _loop(self) -> None:
         plan = self._plan()
         in_flight: dict[concurrent.futures.Future, _Planned] = {}
         ready: list[tuple[_Planned, Decoded]] = []
         ready_seconds = 0.0
         exhausted = False
-        max_in_flight = max(self.options.max_in_flight, 2 * self.workers)
         while True:
+            # inline decoding holds one clip at a time, so batches close at batch_seconds
+            max_in_flight = max(self.options.max_in_flight, 2 * self.split.workers) if self._pool else 1
             while not exhausted and len(in_flight) < max_in_flight:
                 item = next(plan, None)
                 if item is None:
                     exhausted = True
                     break
-                task = DecodeTask(file=str(item.ref.file) if item.ref.file else None, data=item.ref.data,
-                                  name=item.ref.location)
-                in_flight[executor.submit(decode_or_fail, task, self.limits)] = item
-            if ready and (ready_seconds >= self.options.batch_seconds or (exhausted and not in_flight)):
+                in_flight[self._submit(item)] = item
+            window = self.options.batch_seconds * (1 if self.clock else SORT_BATCHES)
+            if ready and (ready_seconds >= window or (exhausted and not in_flight)):
                 self._embed_and_store(ready)
                 ready, ready_seconds = [], 0.0
+                self._rebalance()
                 continue
             if not in_flight:
                 if exhausted:
@@ -464,25 +506,25 @@ class _Run:
                     ready.append((item, result))
                     ready_seconds += result.duration
             if broken and not in_flight:
-                executor = self._restart_pool()
+                self._restart_pool()
 
     def _new_pool(self) -> concurrent.futures.ProcessPoolExecutor:
         """Decode workers that die with this process (see ``paraseek.indexer.decode``)."""
         import multiprocessing
 
         return concurrent.futures.ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker,
+            max_workers=self.split.workers, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker,
             initargs=(os.getpid(),))
 
-    def _restart_pool(self) -> concurrent.futures.Executor:
+    def _restart_pool(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
-        self._pool = self._new_pool()
-        return self._pool
+        self._executor = self._pool = self._new_pool()
 
     # --- model and store ----------------------------------------------------------------------
 
     def _embed_and_store(self, batch: list[tuple[_Planned, Decoded]]) -> None:
+        started = time.perf_counter()
         prepared: list[tuple[_Planned, Decoded, np.ndarray]] = []
         for item, decoded in batch:
             try:
@@ -491,8 +533,10 @@ class _Run:
                 self._fail(item.ref, str(error), type(error).__name__)
         if not prepared:
             return
+        model_started = time.perf_counter()
         try:
-            embeddings = self.model.embed_prepared([inputs for _, _, inputs in prepared])
+            embeddings = self.model.embed_prepared([inputs for _, _, inputs in prepared],
+                                                   max_batch_seconds=self.options.batch_seconds)
         except Exception:  # one clip may break a batched forward pass: retry clip by clip
             kept, rows = [], []
             for entry in prepared:
@@ -504,18 +548,24 @@ class _Run:
             if not kept:
                 return
             prepared, embeddings = kept, np.stack(rows)
-        scores = self.tagger.scores(embeddings)
+        model_seconds = time.perf_counter() - model_started
         points = []
+        styles = style_payloads(self.tagger, self.tagger.scores(embeddings))
         for row, (item, decoded, _) in enumerate(prepared):
             payload = self._payload(item, decoded)
-            payload.update(style_payload(self.tagger, scores, row))
+            payload.update(styles[row])
             points.append(Point(id=item.point_id, vector=embeddings[row], payload=payload))
         for start in range(0, len(points), self.options.upsert_batch):
             self.store.upsert(self.target.collection, points[start : start + self.options.upsert_batch])
-        if time.monotonic() - self.last_flush >= self.options.flush_seconds:
+        spacing = self.options.flush_seconds and max(self.options.flush_seconds, self.flush_cost * FLUSH_SHARE)
+        if time.monotonic() - self.last_flush >= spacing:
+            flush_started = time.monotonic()
             self.store.flush()
             self.last_flush = time.monotonic()
+            self.flush_cost = self.last_flush - flush_started
         audio = sum(decoded.duration for _, decoded, _ in prepared)
+        if self.clock is not None:
+            self.clock.embedded(model_seconds, time.perf_counter() - started - model_seconds, audio)
         self.summary.indexed += len(points)
         self.summary.audio_seconds += audio
         self._advance(len(points))

@@ -50,6 +50,8 @@ _Params = ParamSpec("_Params")
 _Result = TypeVar("_Result")
 #: The models the running request holds; they are released when its outermost engine call returns.
 _HELD: ContextVar[list[ServedModel] | None] = ContextVar("paraseek_held_models", default=None)
+#: Seconds a collection's checked description is reused by searches (its alias is resolved on every request).
+COLLECTION_INFO_SECONDS = 1.0
 
 
 class Scope:
@@ -191,6 +193,8 @@ class QueryEngine:
     def model(self) -> EmbeddingModel:
         """The default model."""
         return self.models.default.model
+        #: physical collection name -> (time.monotonic() of the description, the description)
+        self._described: dict[str, tuple[float, CollectionInfo]] = {}
 
     def warm(self) -> None:
         """Run the default model's encoders once, so the first request pays no start-up cost."""
@@ -312,8 +316,17 @@ class QueryEngine:
             raise PointNotFound(f"no point {shorten(point_id)!r} in collection {collection!r}")
         return points[0]
 
-    def collection(self, name: str) -> CollectionInfo:
-        """The collection (or alias target) a request names (the default collection when it names none)."""
+    def collection(self, name: str, *, recent: bool = False) -> CollectionInfo:
+        """The collection (or alias target) a request names (the default collection when it names none).
+
+        ``recent``: a description read less than ``COLLECTION_INFO_SECONDS`` ago will do (its count
+        and schema may lag by that long; the alias itself is resolved now).
+        """
+        if recent and name:
+            physical = self.store.resolve(name)
+            described = self._described.get(physical)
+            if described is not None and time.monotonic() - described[0] < COLLECTION_INFO_SECONDS:
+                return described[1]
         if not name:
             name = self.config.default_collection or ""
         if not name:
@@ -322,7 +335,10 @@ class QueryEngine:
                 raise InvalidArgument("name a collection (the server has no default collection); "
                                       f"available: {', '.join(names) or 'none'}")
             name = names[0]
-        return self.store.describe(name)
+        described_at = time.monotonic()
+        info = self.store.describe(name)
+        self._described[info.name] = (described_at, info)
+        return info
 
     def build_filter(self, info: CollectionInfo, structured: Filter | None, where: str) -> Filter | None:
         """The structured filter AND the where-expression, checked against the collection's schema."""
@@ -373,7 +389,7 @@ class QueryEngine:
                 raise InvalidArgument(f"negative description {index}: weight must be in (0, 2], got {weight}")
             texts.append(self.check_text(negative, f"negative description {index}"))
             weights.append(weight)
-        info = self.collection(options.collection)
+        info = self.collection(options.collection, recent=True)
         served = self.served(info, scope)
         query_filter = self.build_filter(info, options.filter, options.where)
         text_query, cached, reading = None, False, QueryReading.empty()
@@ -438,8 +454,8 @@ class QueryEngine:
             if following <= MAX_SEARCH_DEPTH:
                 hits += ranked(1, following, with_payload, options.explain_top > 0)
         searched = time.perf_counter()
-        explained = [ExplainedHit(hit, served.explain(hit.vector, options.explain_top) if hit.vector is not None else {})
-                     for hit in hits]
+        explained = [ExplainedHit(hit, styles)
+                     for hit, styles in zip(hits, served.explain_hits(hits, options.explain_top), strict=True)]
         return SearchOutcome(explained, info.name, encoded - started, searched - encoded, cached, served.model.name)
 
     def _clip_model(self, collection: str, clips: Sequence[Clip], scope: Scope) -> tuple[str | None, ServedModel]:

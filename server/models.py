@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -35,7 +35,7 @@ from paraseek.model.understanding import QueryVocabulary
 from paraseek.server.batching import MicroBatcher
 from paraseek.server.config import ServerConfig
 from paraseek.server.metrics import Metrics
-from paraseek.storage import CollectionInfo
+from paraseek.storage import CollectionInfo, Hit
 from paraseek.storage.catalog import BuildRecord, ModelSignature, built_with, check_model
 
 log = logging.getLogger("paraseek.server")
@@ -69,6 +69,21 @@ class ServedModel:
     def explain(self, vector: np.ndarray, top: int | None) -> dict[str, list[tuple[str, float]]]:
         """The ``top`` (``None``: all) best-matching style tags of a clip embedding, per attribute group."""
         return self.scorer.rank(vector, top)
+
+    def explain_hits(self, hits: Sequence[Hit], top: int | None) -> list[dict[str, list[tuple[str, float]]]]:
+        """``explain`` of every hit's vector, scored and ranked for all hits at once (no vector: no styles)."""
+        styles: list[dict[str, list[tuple[str, float]]]] = [{} for _ in hits]
+        rows = [index for index, hit in enumerate(hits) if hit.vector is not None]
+        if top == 0 or not rows:
+            return styles
+        matrix = np.stack([np.asarray(hits[index].vector, dtype=np.float32) for index in rows])
+        for group, scores in self.scorer.scores(matrix).items():
+            tags = self.scorer.groups[group]
+            best = np.argsort(-scores, axis=1, kind="stable")[:, :top]
+            values = np.take_along_axis(scores, best, axis=1).tolist()
+            for row, index in enumerate(rows):
+                styles[index][group] = [(tags[tag], value) for tag, value in zip(best[row], values[row], strict=True)]
+        return styles
 
     def close(self) -> None:
         """Stop the batcher thread."""

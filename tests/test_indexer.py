@@ -15,9 +15,10 @@ import soundfile
 
 from paraseek.errors import FailedPrecondition, InvalidArgument, ModelMismatch
 from paraseek.indexer import IndexOptions, index_corpus, measure, open_source, parse_shard, point_id, shard_of
+from paraseek.indexer.balance import Split, StageCosts, choose_split, predicted_rate
 from paraseek.indexer.collections import prepare_target
-from paraseek.indexer.pipeline import payload_schema
-from paraseek.model import load_model
+from paraseek.indexer.pipeline import payload_schema, style_payloads
+from paraseek.model import ZeroShotScorer, load_model
 from paraseek.storage import FieldType, open_store
 from paraseek.storage.catalog import apply_changes, describe_all
 from paraseek.testing import speak, tiny_paraspeechclap, tiny_paraspeechclap_config, tone, write_audio
@@ -411,3 +412,44 @@ def test_payload_schema_infers_types(model) -> None:  # type: ignore[no-untyped-
         FieldType.INTEGER, FieldType.FLOAT, FieldType.BOOL, FieldType.KEYWORD, FieldType.KEYWORD)
     assert "d" not in schema and "m" not in schema
     assert schema["path"] == FieldType.KEYWORD and schema["style.pitch"] == FieldType.KEYWORD
+
+
+def test_split_follows_the_measured_costs() -> None:
+    model_bound = StageCosts(decode=0.05, model=0.25, other=0.01, threads=2)
+    assert choose_split(model_bound, 2, cuda=False) == Split(0, 2)  # a worker would halve the model's threads
+    decode_bound = StageCosts(decode=0.004, model=0.002, other=0.0005, threads=2)
+    assert choose_split(decode_bound, 2, cuda=False) == Split(1, 1)
+    assert choose_split(decode_bound, 16, cuda=False).workers > 1
+    on_gpu = StageCosts(decode=0.01, model=0.001, other=0.0005, threads=8)
+    assert choose_split(on_gpu, 8, cuda=True) == Split(7, 1)
+    assert choose_split(on_gpu, 8, cuda=True, threads=3) == Split(7, 3)
+    for split in (Split(0, 2), Split(1, 1)):
+        assert predicted_rate(decode_bound, split, cuda=False) > 0
+
+
+def test_automatic_split_gives_the_fixed_splits_result(folder: Path, tmp_path: Path, model) -> None:  # type: ignore[no-untyped-def]
+    with open_store(tmp_path / "d1") as fixed_store, open_store(tmp_path / "d2") as auto_store:
+        fixed = index_corpus(folder, fixed_store, model, options())
+        auto = index_corpus(folder, auto_store, model, options(workers=None, threads=None, batch_seconds=0.5))
+        assert (fixed.workers, fixed.threads) == (0, 1)
+        assert auto.workers >= 0 and auto.threads >= 1
+        assert auto.indexed == fixed.indexed == 6
+        a = {p.id: p for p in all_points(fixed_store, "voices", with_vectors=True)}
+        b = {p.id: p for p in all_points(auto_store, "voices", with_vectors=True)}
+        assert set(a) == set(b)
+        for key in a:
+            assert float(np.dot(np.asarray(a[key].vector), np.asarray(b[key].vector))) > 0.9999
+            assert a[key].payload["style"] == b[key].payload["style"]
+
+
+def test_style_payloads_pick_each_groups_best_tag(model) -> None:  # type: ignore[no-untyped-def]
+    scorer = ZeroShotScorer(model)
+    embeddings = model.embed_audio([tone(1.0, SR, 120 + 40 * i, seed=i) for i in range(4)], SR)
+    scores = scorer.scores(embeddings)
+    tied = {group: np.zeros_like(matrix) for group, matrix in scores.items()}
+    for row, payload in enumerate(style_payloads(scorer, scores)):
+        best = scorer.best(scores, row)
+        assert payload["style"] == {group: tag for group, (tag, _) in best.items()}
+        assert payload["style_score"] == pytest.approx({group: score for group, (_, score) in best.items()}, abs=1e-5)
+    assert all(payload["style"] == {g: tags[0] for g, tags in scorer.groups.items()}
+               for payload in style_payloads(scorer, tied))

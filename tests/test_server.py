@@ -18,7 +18,7 @@ from paraseek.model import ZERO_SHOT_PROMPT
 from paraseek.model.understanding import candidate_phrases
 from paraseek.server import SERVICE_NAME
 from paraseek.server.testing import build_collection, demo_clips, running_server
-from paraseek.storage import open_store
+from paraseek.storage import Hit, open_store
 from paraseek.testing import tiny_paraspeechclap
 
 
@@ -88,6 +88,22 @@ def test_search_ranks_like_brute_force_and_explains_hits(client, model, clip_vec
             assert [t.tag for t in tags] == [t for t, _ in expected][:2]
             assert tags[0].score == pytest.approx(float(expected[0][1]), abs=1e-4)
     assert isinstance(result.hits[0].payload["year"], int) and isinstance(result.hits[0].payload["studio"], bool)
+
+
+def test_explanations_of_all_hits_at_once_match_one_by_one(server, clip_vectors):
+    served = server.engine.models.default
+    hits = [Hit(id=key, score=0.0, payload={}, vector=vector) for key, vector in clip_vectors.items()]
+    hits.insert(1, Hit(id="no-vector", score=0.0, payload={}))
+    for top in (0, 1, 3, None):
+        together = served.explain_hits(hits, top)
+        assert together[1] == {}
+        for hit, styles in zip(hits, together, strict=True):
+            if hit.vector is not None:
+                alone = served.explain(hit.vector, top)
+                assert {g: [t for t, _ in tags] for g, tags in styles.items()} == {
+                    g: [t for t, _ in tags] for g, tags in alone.items()}
+                assert all(score == pytest.approx(alone[g][i][1], abs=1e-6)
+                           for g, tags in styles.items() for i, (_, score) in enumerate(tags))
 
 
 def test_structured_filter_and_where_string_select_the_same_clips(client, clips):

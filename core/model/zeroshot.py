@@ -30,7 +30,12 @@ class ZeroShotScorer:
     def __init__(self, model: EmbeddingModel, groups: dict[str, list[str]] | None = None,
                  prompt: str = ZERO_SHOT_PROMPT) -> None:
         self.groups = model.style_groups() if groups is None else {g: list(tags) for g, tags in groups.items()}
-        self.tag_embeddings = {group: model.embed_text(prompt_texts(tags, prompt)) for group, tags in self.groups.items()}
+        texts = [text for tags in self.groups.values() for text in prompt_texts(tags, prompt)]
+        rows = model.embed_text(texts)
+        bounds = np.cumsum([0] + [len(tags) for tags in self.groups.values()])
+        #: group -> (n_tags, d) unit prompt embeddings; every prompt is embedded in one call (one set of shapes)
+        self.tag_embeddings = {group: rows[start:end] for group, start, end
+                               in zip(self.groups, bounds[:-1], bounds[1:], strict=True)}
 
     def scores(self, embeddings: np.ndarray) -> dict[str, np.ndarray]:
         """``{group: (n_clips, n_tags)}`` cosine similarities of unit clip embeddings (n_clips, d)."""

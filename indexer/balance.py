@@ -1,0 +1,109 @@
+"""How an indexing run splits the cores between decode workers and the model, chosen by measurement.
+
+A run with no fixed ``workers`` starts by decoding in its own process (no worker start-up cost,
+every core for the model) and times each stage per second of audio: decoding (read, resample,
+acoustics), the model's forward passes, and the rest of the main process's work (tagging, payloads,
+upserts). After the first batches it predicts the throughput of each split from those costs and
+moves decoding to worker processes only when a split is predicted clearly faster. On CPU the model
+shares the cores with the workers (its cost scales with the threads it keeps); on CUDA it does not.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+#: Model batches measured before the split is chosen (the first one also pays warm-up costs).
+CALIBRATION_BATCHES = 2
+#: A split with workers must be predicted this much faster than decoding inline to be taken.
+SWITCH_GAIN = 1.2
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class Split:
+    """Decode worker processes (0: decode in the indexing process) and the model's torch threads."""
+
+    workers: int
+    threads: int
+
+
+@dataclass(frozen=True)
+class StageCosts:
+    """Seconds of wall time per second of audio, measured with decoding inline and ``threads`` model threads.
+
+    ``decode``: read, resample and measure a clip; ``model``: the forward passes; ``other``: the
+    rest of the indexing process's work per batch (tags, payloads, upserts), which does not scale
+    with threads.
+    """
+
+    decode: float
+    model: float
+    other: float
+    threads: int
+
+
+def predicted_rate(costs: StageCosts, split: Split, *, cuda: bool) -> float:
+    """Audio seconds per second that ``split`` is predicted to index, from costs measured inline."""
+    model = costs.model if cuda else costs.model * costs.threads / split.threads
+    main = model + costs.other
+    if split.workers == 0:
+        return 1.0 / max(costs.decode + main, 1e-12)
+    return min(split.workers / max(costs.decode, 1e-12), 1.0 / max(main, 1e-12))
+
+
+def choose_split(costs: StageCosts, cores: int, *, cuda: bool, threads: int | None = None) -> Split:
+    """The split predicted fastest; decoding stays inline unless a split with workers gains ``SWITCH_GAIN``.
+
+    ``threads`` fixes the model's threads (otherwise it keeps the cores the workers leave free).
+    """
+    inline = Split(0, threads or cores)
+    best, best_rate = inline, predicted_rate(costs, inline, cuda=cuda) * SWITCH_GAIN
+    for workers in range(1, max(cores, 2)):
+        candidate = Split(workers, threads or max(1, cores - workers))
+        rate = predicted_rate(costs, candidate, cuda=cuda)
+        if rate > best_rate:
+            best, best_rate = candidate, rate
+    return best
+
+
+class StageClock:
+    """Accumulates what ``StageCosts`` needs while a run decodes inline."""
+
+    def __init__(self) -> None:
+        self.decode_seconds = 0.0
+        self.decode_audio = 0.0
+        self.model_seconds = 0.0
+        self.other_seconds = 0.0
+        self.model_audio = 0.0
+        self.batches = 0
+
+    def decoded(self, seconds: float, audio_seconds: float) -> None:
+        """One clip decoded inline in ``seconds`` (``audio_seconds`` long; 0 for a clip that failed)."""
+        self.decode_seconds += seconds
+        self.decode_audio += audio_seconds
+
+    def embedded(self, model_seconds: float, other_seconds: float, audio_seconds: float) -> None:
+        """One batch embedded and stored; the first batch only warms up and is not counted."""
+        self.batches += 1
+        if self.batches == 1:
+            return
+        self.model_seconds += model_seconds
+        self.other_seconds += other_seconds
+        self.model_audio += audio_seconds
+
+    def ready(self) -> bool:
+        """Whether enough was measured to choose a split."""
+        return self.batches >= CALIBRATION_BATCHES and self.model_audio > 0 and self.decode_audio > 0
+
+    def costs(self, threads: int) -> StageCosts:
+        """Per-audio-second costs measured so far, the model running with ``threads`` threads."""
+        return StageCosts(decode=self.decode_seconds / self.decode_audio, model=self.model_seconds / self.model_audio,
+                          other=self.other_seconds / self.model_audio, threads=threads)
