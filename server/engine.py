@@ -188,13 +188,13 @@ class QueryEngine:
         self.metrics = metrics
         self.models = ModelPool(model, config, metrics, source_loader(config))
         self.cache = EmbeddingCache(config.cache_size)  # keyed by (model fingerprint, text)
+        #: physical collection name -> (time.monotonic() of the description, the description)
+        self._described: dict[str, tuple[float, CollectionInfo]] = {}
 
     @property
     def model(self) -> EmbeddingModel:
         """The default model."""
         return self.models.default.model
-        #: physical collection name -> (time.monotonic() of the description, the description)
-        self._described: dict[str, tuple[float, CollectionInfo]] = {}
 
     def warm(self) -> None:
         """Run the default model's encoders once, so the first request pays no start-up cost."""
