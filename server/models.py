@@ -32,6 +32,7 @@ from paraseek.errors import (
 from paraseek.model import EmbeddingModel, ZeroShotScorer, load_model
 from paraseek.model.base import ModelSource
 from paraseek.model.understanding import QueryVocabulary
+from paraseek.model.zeroshot import ranked
 from paraseek.server.batching import MicroBatcher
 from paraseek.server.config import ServerConfig
 from paraseek.server.metrics import Metrics
@@ -71,18 +72,14 @@ class ServedModel:
         return self.scorer.rank(vector, top)
 
     def explain_hits(self, hits: Sequence[Hit], top: int | None) -> list[dict[str, list[tuple[str, float]]]]:
-        """``explain`` of every hit's vector, scored and ranked for all hits at once (no vector: no styles)."""
+        """``explain`` of every hit's vector, with the tags scored for all hits in one product (no vector: no styles)."""
         styles: list[dict[str, list[tuple[str, float]]]] = [{} for _ in hits]
         rows = [index for index, hit in enumerate(hits) if hit.vector is not None]
         if top == 0 or not rows:
             return styles
-        matrix = np.stack([np.asarray(hits[index].vector, dtype=np.float32) for index in rows])
-        for group, scores in self.scorer.scores(matrix).items():
-            tags = self.scorer.groups[group]
-            best = np.argsort(-scores, axis=1, kind="stable")[:, :top]
-            values = np.take_along_axis(scores, best, axis=1).tolist()
-            for row, index in enumerate(rows):
-                styles[index][group] = [(tags[tag], value) for tag, value in zip(best[row], values[row], strict=True)]
+        scores = self.scorer.scores(np.stack([np.asarray(hits[index].vector, dtype=np.float32) for index in rows]))
+        for row, index in enumerate(rows):
+            styles[index] = {group: ranked(self.scorer.groups[group], matrix[row], top) for group, matrix in scores.items()}
         return styles
 
     def close(self) -> None:
