@@ -120,7 +120,7 @@ def main() -> None:
     parser.add_argument("--min-seconds", type=float, default=1.0)
     parser.add_argument("--max-seconds", type=float, default=20.0)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--dtype", default="bfloat16", help="pipeline precision (baseline is always float32)")
+    parser.add_argument("--dtype", default="auto", help="pipeline precision, as paraseek index's --dtype (baseline is always float32)")
     parser.add_argument("--workers", type=int, default=None, help="pipeline decode workers (default: automatic)")
     parser.add_argument("--threads", type=int, default=None, help="pipeline model threads (default: automatic)")
     parser.add_argument("--baseline-threads", type=int, default=None,
@@ -135,6 +135,7 @@ def main() -> None:
     import torch
 
     from paraseek.model import DEFAULT_MODEL, get_config
+    from paraseek.model.factory import resolve_dtype
     from paraseek.model.hub import load_tokenizer, resolve_checkpoint
 
     name = args.model or DEFAULT_MODEL
@@ -176,6 +177,7 @@ def main() -> None:
         ref_embeddings, ref_seconds = baseline(paths, reference)
         torch.set_num_threads(default_threads)
         del reference
+        args.dtype = resolve_dtype(args.dtype, args.device)
         model = load(name, args.device, args.dtype, random_init, tokenizer)
         run_embeddings, run_seconds, summary = pipeline(folder, model, args, Path(tmp) / "data")
         limit_seconds = model_only(paths, model, args.batch_seconds)

@@ -11,6 +11,8 @@ from typing import Any
 
 import click
 
+from paraseek.limits import PRECISIONS
+
 DATA_DIR_HELP = ("Embedded store folder (default: $PARASEEK_DATA_DIR, else ~/.local/share/paraseek). "
                  "One process at a time may write a collection here.")
 
@@ -74,8 +76,9 @@ def claim_collection(store: Any, name: str) -> None:
 @click.option("--model", type=str, default=None, help="Registered model name (default: paraseek-mini).")
 @click.option("--checkpoint", type=str, default=None, help="Weights file or hf-hub:owner/repo for --model.")
 @click.option("--device", type=str, default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
-@click.option("--dtype", type=click.Choice(["float32", "bfloat16", "float16"]), default="float32", show_default=True,
-              help="Model precision: weights cast on CPU, autocast on CUDA.")
+@click.option("--dtype", type=click.Choice(list(PRECISIONS)), default="auto", show_default=True,
+              help="Model precision: weights cast on CPU, autocast on CUDA; auto is bfloat16 where the device "
+                   "runs it natively (cosine >= 0.999 to float32), else float32.")
 @click.option("--workers", type=click.IntRange(min=0), default=None,
               help="Decode processes (default: chosen from the stage costs measured on the first batches; "
                    "0 decodes in this process).")

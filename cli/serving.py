@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from paraseek.limits import DEFAULT_SERVER_ADDRESS
+from paraseek.limits import DEFAULT_SERVER_ADDRESS, PRECISIONS
 
 
 def check_model_source(model: str | None, checkpoint: str | None, random_init: bool) -> None:
@@ -40,7 +40,8 @@ def check_model_source(model: str | None, checkpoint: str | None, random_init: b
 @click.option("--checkpoint", default=None, help="Weights file or hf-hub:owner/repo for --model.")
 @click.option("--random-init", is_flag=True, help="Seeded random weights instead of a checkpoint (benchmarks).")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
-@click.option("--dtype", type=click.Choice(["float32", "bfloat16", "float16"]), default="float32", show_default=True)
+@click.option("--dtype", type=click.Choice(list(PRECISIONS)), default="float32", show_default=True,
+              help="Text and audio encoder precision (auto: bfloat16 where the device runs it natively).")
 @click.option("--model-memory-mb", type=click.IntRange(min=1), default=4096, show_default=True,
               envvar="PARASEEK_MODEL_MEMORY_MB",
               help="Memory the loaded models may take together. A collection built with another model than "

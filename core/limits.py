@@ -28,3 +28,5 @@ MAX_QUOTED_CHARS = 64
 MAX_ERROR_MESSAGE_CHARS = 1024
 # Deepest hit one search may reach: offset + top_k (paging goes this far down a ranking).
 MAX_SEARCH_DEPTH = 10_000
+# Model precisions every command accepts; ``auto`` is bfloat16 where the device runs it natively, else float32.
+PRECISIONS = ("auto", "float32", "bfloat16", "float16")

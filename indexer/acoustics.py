@@ -30,8 +30,9 @@ ACTIVITY_RANGE_DB = 35.0
 #: A syllable nucleus must rise this far above the dips on both sides (de Jong & Wempe use 2 dB).
 NUCLEUS_DIP_DB = 2.0
 FLOOR_DB = -120.0
-#: Voice quality is measured on at most this much audio (the middle of longer clips): it is a
-#: property of the voice, and Praat's cepstrogram is the costliest measure per second.
+#: Voice quality is measured on at most this much audio (the middle of longer clips), reusing the
+#: clip's one pitch analysis: it is a property of the voice, and Praat's cepstrogram is the
+#: costliest measure per second.
 VOICE_QUALITY_SECONDS = 2.0
 #: Praat CPPS settings of Murton, Hillman & Mehta (2020), whose thresholds the breathiness bin uses;
 #: frames every 50 ms rather than 2 ms (the mean over a clip moves by < 0.2 dB, at a fraction of the cost).
@@ -154,8 +155,14 @@ def _defined(value: float) -> float | None:
 
 
 def voice_quality(sound: parselmouth.Sound, pitch: parselmouth.Pitch) -> dict[str, float | None]:
-    """HNR (from the pitch analysis' autocorrelation peaks), CPPS, local jitter and shimmer of a Praat sound."""
-    strength = pitch.selected_array["strength"][pitch.selected_array["frequency"] > 0]
+    """HNR (from the pitch analysis' autocorrelation peaks), CPPS, local jitter and shimmer of a Praat sound.
+
+    ``pitch`` may cover more than ``sound`` (the whole clip of an excerpt whose times are kept):
+    only its frames within ``sound`` count.
+    """
+    times = pitch.xs()
+    within = (times >= sound.xmin) & (times <= sound.xmax)
+    strength = pitch.selected_array["strength"][(pitch.selected_array["frequency"] > 0) & within]
     # Praat's Harmonicity (Boersma 1993): 10 log10(r / (1 - r)) of each voiced frame's autocorrelation peak r.
     strength = np.clip(strength, 1e-6, 1 - 1e-6)
     hnr = float(np.mean(10.0 * np.log10(strength / (1.0 - strength)))) if strength.size else None
@@ -176,12 +183,11 @@ def voice_quality(sound: parselmouth.Sound, pitch: parselmouth.Pitch) -> dict[st
 
 
 def middle(sound: parselmouth.Sound, seconds: float) -> parselmouth.Sound:
-    """The middle ``seconds`` of ``sound`` (all of it when shorter)."""
+    """The middle ``seconds`` of ``sound`` (all of it when shorter), on the clip's own time axis."""
     if sound.duration <= seconds:
         return sound
-    start = (sound.duration - seconds) / 2
-    return sound.extract_part(from_time=sound.xmin + start, to_time=sound.xmin + start + seconds,
-                              preserve_times=False)
+    start = sound.xmin + (sound.duration - seconds) / 2
+    return sound.extract_part(from_time=start, to_time=start + seconds, preserve_times=True)
 
 
 def measure(wave: np.ndarray, sample_rate: int) -> Acoustics:
@@ -205,11 +211,7 @@ def measure(wave: np.ndarray, sample_rate: int) -> Acoustics:
         f0_median = f0_spread = None
     active_seconds = max(float(active.sum()) * HOP_SECONDS, HOP_SECONDS)
     noise, signal = np.percentile(levels, [10, 95]) if n else (FLOOR_DB, FLOOR_DB)
-    if sound.duration > VOICE_QUALITY_SECONDS:
-        excerpt = middle(sound, VOICE_QUALITY_SECONDS)
-        quality = voice_quality(excerpt, analyse_pitch(excerpt))
-    else:
-        quality = voice_quality(sound, pitch)
+    quality = voice_quality(middle(sound, VOICE_QUALITY_SECONDS), pitch)
     return Acoustics(
         loudness_dbfs=float(db(mean_square)),
         peak_dbfs=float(db(peak**2)),

@@ -32,7 +32,6 @@ from paraseek.errors import (
 from paraseek.model import EmbeddingModel, ZeroShotScorer, load_model
 from paraseek.model.base import ModelSource
 from paraseek.model.understanding import QueryVocabulary
-from paraseek.model.zeroshot import ranked
 from paraseek.server.batching import MicroBatcher
 from paraseek.server.config import ServerConfig
 from paraseek.server.metrics import Metrics
@@ -77,9 +76,9 @@ class ServedModel:
         rows = [index for index, hit in enumerate(hits) if hit.vector is not None]
         if top == 0 or not rows:
             return styles
-        scores = self.scorer.scores(np.stack([np.asarray(hits[index].vector, dtype=np.float32) for index in rows]))
-        for row, index in enumerate(rows):
-            styles[index] = {group: ranked(self.scorer.groups[group], matrix[row], top) for group, matrix in scores.items()}
+        ranked_rows = self.scorer.rank_rows(np.stack([np.asarray(hits[index].vector, dtype=np.float32) for index in rows]), top)
+        for index, row_styles in zip(rows, ranked_rows, strict=True):
+            styles[index] = row_styles
         return styles
 
     def close(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -40,11 +41,13 @@ QUANTIZATIONS = ("int8", "none")
 # Index and search settings both backends use, picked with benchmarks/search_latency.py (docs/deploy.md):
 # int8 vectors in RAM (a quarter of float32) rescored with float32 originals memory-mapped from
 # disk; the graph's links per point and build-time candidates; the search-time candidates per
-# segment (recall@10 0.99 at a million points) and the quantized candidates per hit to rescore.
+# segment (recall@10 0.99 at a million points; fewer for smaller collections, see ``default_ef``)
+# and the quantized candidates per hit to rescore.
 DEFAULT_QUANTIZATION = "int8"
 DEFAULT_HNSW_M = 16
 DEFAULT_HNSW_EF_CONSTRUCT = 100
 SEARCH_HNSW_EF = 1024
+MIN_SEARCH_HNSW_EF = 128
 MAX_HNSW_EF = 65_536
 RESCORE_OVERSAMPLING = 4.0
 # Field types whose values can be grouped on and counted per value.
@@ -139,7 +142,8 @@ class VectorStore(ABC):
         or with values of another type, are left out. ``exact`` bypasses the approximate (HNSW)
         index. ``with_payload`` may list the payload keys to return. ``DeadlineExceeded`` once
         ``deadline`` (a ``time.monotonic()`` value) has passed. ``hnsw_ef`` trades speed for recall:
-        graph candidates per segment (default ``SEARCH_HNSW_EF``; never fewer than ``offset + top_k``).
+        graph candidates per segment (default ``default_ef`` of the collection's size where the
+        backend knows it cheaply, else ``SEARCH_HNSW_EF``; never fewer than ``offset + top_k``).
         """
 
     @abstractmethod
@@ -287,9 +291,22 @@ def index_options(options: Mapping[str, Any]) -> dict[str, Any]:
             "hnsw_ef_construct": options.get("hnsw_ef_construct", DEFAULT_HNSW_EF_CONSTRUCT)}
 
 
-def search_ef(top_k: int, offset: int, hnsw_ef: Any = None) -> int:
-    """HNSW candidates per segment (``hnsw_ef`` or the default) for ``top_k`` hits after ``offset``."""
-    wanted = SEARCH_HNSW_EF if hnsw_ef is None else check_integer(hnsw_ef, "hnsw_ef", 1, MAX_HNSW_EF)
+def default_ef(points: int | None) -> int:
+    """The default HNSW candidates per segment for a collection of ``points`` (``None``: unknown).
+
+    ``SEARCH_HNSW_EF`` at a million points and beyond, where it gives recall@10 0.993; smaller
+    graphs need fewer candidates for the same recall, so it shrinks with the square root of the
+    size (324 at 100k points, where 256 already gives 0.999), never below ``MIN_SEARCH_HNSW_EF``.
+    """
+    if points is None:
+        return SEARCH_HNSW_EF
+    scaled = math.ceil(SEARCH_HNSW_EF * math.sqrt(max(points, 0) / 1_000_000))
+    return min(SEARCH_HNSW_EF, max(MIN_SEARCH_HNSW_EF, scaled))
+
+
+def search_ef(top_k: int, offset: int, hnsw_ef: Any = None, points: int | None = None) -> int:
+    """HNSW candidates per segment (``hnsw_ef``, else ``default_ef(points)``) for ``top_k`` hits after ``offset``."""
+    wanted = default_ef(points) if hnsw_ef is None else check_integer(hnsw_ef, "hnsw_ef", 1, MAX_HNSW_EF)
     return max(wanted, top_k + offset)
 
 

@@ -485,9 +485,10 @@ class EdgeStore(VectorStore):
         group_kind = None if group_by is None else base.typed_field(meta.schema, group_by, "group_by", base.GROUPABLE_TYPES)
         compiled = self._filter(filter, meta)
         quantized = meta.options.get("quantization", "none") != "none"
-        params = qe.SearchParams(hnsw_ef=base.search_ef(top_k, offset, hnsw_ef), exact=bool(exact),
-                                 quantization=_RESCORE if quantized else None)
         shard = self._entry(name).shard
+        points = None if hnsw_ef is not None or exact else shard.info().points_count
+        params = qe.SearchParams(hnsw_ef=base.search_ef(top_k, offset, hnsw_ef, points), exact=bool(exact),
+                                 quantization=_RESCORE if quantized else None)
 
         def run(limit: int, skip: int, request_filter: qe.Filter | None, payload: bool | list[str]) -> list[Hit]:
             base.check_deadline(deadline, f"searching {name!r}")

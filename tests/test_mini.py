@@ -11,8 +11,9 @@ import pytest
 import torch
 
 from paraseek.audio import load_audio
-from paraseek.errors import CheckpointError
+from paraseek.errors import CheckpointError, InvalidArgument
 from paraseek.model import get_config, hub, load_model, mini
+from paraseek.model.factory import bfloat16_native, resolve_dtype
 from paraseek.model.hub import file_fingerprint
 from paraseek.model.mini import htk_mel_filterbank, minilm_dir
 from paraseek.testing import speak, tone
@@ -165,3 +166,14 @@ def test_precision_policy_comes_with_the_model(model, device: str) -> None:  # t
     waves = [tone(2.0, frequency=150.0), tone(1.0, frequency=300.0)]
     cosine = (model.embed_audio(waves) * half.embed_audio(waves)).sum(axis=1)
     assert cosine.min() > 0.99
+
+
+def test_auto_precision_is_bfloat16_only_where_the_cpu_runs_it_natively() -> None:
+    native = bfloat16_native("cpu")
+    assert native == bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    assert resolve_dtype("auto", "cpu") == ("bfloat16" if native else "float32")
+    assert [resolve_dtype(d, "cpu") for d in ("float32", "bfloat16", "float16")] == ["float32", "bfloat16", "float16"]
+    auto = load_model(dtype="auto")
+    assert {p.dtype for p in auto.network.parameters()} == {torch.bfloat16 if native else torch.float32}
+    with pytest.raises(InvalidArgument, match="dtype must be one of"):
+        resolve_dtype("int4", "cpu")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from paraseek.errors import InvalidArgument, ModelNotFound
+from paraseek.limits import PRECISIONS
 from paraseek.model.base import EmbeddingModel, ModelSource
 from paraseek.model.config import ModelConfig, get_config
 from paraseek.model.hub import HUB_PREFIX, resolve_checkpoint
@@ -31,6 +32,28 @@ def resolve_config(name: str | None = None, config: str | Path | dict[str, Any] 
     return get_config(name or DEFAULT_MODEL)
 
 
+def bfloat16_native(device: str) -> bool:
+    """Whether ``device`` runs bfloat16 matrix products in hardware (CUDA with bf16, CPUs with AVX512-BF16 or AMX)."""
+    import torch
+
+    if device.startswith("cuda"):
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+
+
+def resolve_dtype(dtype: str, device: str) -> str:
+    """``dtype`` with ``auto`` made concrete: bfloat16 where ``device`` runs it natively, else float32.
+
+    bfloat16 embeddings stay within cosine 0.999 of float32 for every registered model
+    (``benchmarks/index_throughput.py`` prints the figure for each run).
+    """
+    if dtype not in PRECISIONS:
+        raise InvalidArgument(f"dtype must be one of {list(PRECISIONS)}, got {dtype!r}")
+    if dtype != "auto":
+        return dtype
+    return "bfloat16" if bfloat16_native(device) else "float32"
+
+
 def load_model(
     name: str | None = None,
     *,
@@ -50,7 +73,8 @@ def load_model(
     random weights (benchmarks, tests).
 
     ``dtype`` (``"float32"``, ``"bfloat16"``, ``"float16"``) sets the precision with one policy for
-    every caller: reduced-precision weights on CPU, float32 weights under autocast on CUDA.
+    every caller: reduced-precision weights on CPU, float32 weights under autocast on CUDA;
+    ``"auto"`` is bfloat16 where the device runs it natively, else float32 (``resolve_dtype``).
 
     The model's ``source`` records how to load it again (collections record it, so a server can).
     """
@@ -67,7 +91,7 @@ def load_model(
         checkpoint=path,
         tokenizer=str(tokenizer) if tokenizer is not None else None,
         device=device,
-        dtype=dtype,
+        dtype=resolve_dtype(dtype, device),
     )
     if not random_init and tokenizer is None:
         model.source = model_source(config if config is not None else name or DEFAULT_MODEL, checkpoint)

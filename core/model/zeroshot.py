@@ -44,10 +44,20 @@ class ZeroShotScorer:
 
     def rank(self, embedding: np.ndarray, top: int | None = None) -> dict[str, list[tuple[str, float]]]:
         """The ``top`` (``None``: all) best tags of one clip embedding (d,) per group, best first."""
-        if top == 0:
-            return {}
-        return {group: ranked(self.groups[group], matrix[0], top)
-                for group, matrix in self.scores(np.asarray(embedding)[None, :]).items()}
+        return self.rank_rows(np.asarray(embedding)[None, :], top)[0]
+
+    def rank_rows(self, embeddings: np.ndarray, top: int | None = None) -> list[dict[str, list[tuple[str, float]]]]:
+        """``rank`` of every row of ``embeddings`` (n, d), each group sorted for all rows at once."""
+        rows: list[dict[str, list[tuple[str, float]]]] = [{} for _ in range(len(embeddings))]
+        if top == 0 or not rows:
+            return rows
+        for group, matrix in self.scores(embeddings).items():
+            order = np.argsort(-matrix, axis=1, kind="stable")[:, :top]
+            tags = np.asarray(self.groups[group], dtype=object)[order].tolist()
+            values = np.take_along_axis(matrix, order, 1).tolist()
+            for row, (row_tags, row_values) in enumerate(zip(tags, values, strict=True)):
+                rows[row][group] = list(zip(row_tags, row_values, strict=True))
+        return rows
 
     def best(self, scores: dict[str, np.ndarray], row: int) -> dict[str, tuple[str, float]]:
         """``{group: (best tag, its score)}`` of clip ``row`` in ``scores`` (from :meth:`scores`)."""
