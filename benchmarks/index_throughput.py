@@ -120,7 +120,8 @@ def main() -> None:
     parser.add_argument("--min-seconds", type=float, default=1.0)
     parser.add_argument("--max-seconds", type=float, default=20.0)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--dtype", default="auto", help="pipeline precision, as paraseek index's --dtype (baseline is always float32)")
+    parser.add_argument("--dtype", default="auto",
+                        help="pipeline precision, as paraseek index's --dtype (baseline is always float32)")
     parser.add_argument("--workers", type=int, default=None, help="pipeline decode workers (default: automatic)")
     parser.add_argument("--threads", type=int, default=None, help="pipeline model threads (default: automatic)")
     parser.add_argument("--baseline-threads", type=int, default=None,
