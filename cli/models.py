@@ -23,10 +23,12 @@ def models(as_json: bool) -> None:
         click.echo(json.dumps([{
             "name": c.name, "default": c.name == DEFAULT_MODEL, "architecture": c.architecture,
             "embedding_dim": c.embedding_dim, "weights": c.weights, "style_groups": c.style_groups,
-            "description": c.description} for c in configs], indent=2))
+            "unlearned_groups": c.unlearned_groups, "description": c.description} for c in configs], indent=2))
         return
     for config in configs:
         marker = "*" if config.name == DEFAULT_MODEL else " "
         click.echo(f"{marker} {config.name:28} {config.embedding_dim:5}-d  {config.description}")
         for group, tags in config.style_groups.items():
             click.echo(f"    {group + ':':14}{', '.join(tags)}")
+        for group, tags in config.unlearned_groups.items():
+            click.echo(f"    {group + ':':14}(trained, not learned: not tagged or understood) {', '.join(tags)}")

@@ -164,7 +164,7 @@ def evaluate_examples(model: EmbeddingModel, examples: Sequence[Example], *,
         "clips": len(kept),
         "unique_captions": len(captions),
         "retrieval": retrieval_metrics(similarity, match),
-        "classification": zero_shot_metrics(model, audio, kept, groups or model.style_groups(), prompt),
+        "classification": zero_shot_metrics(model, audio, kept, groups or model.trained_groups(), prompt),
     }
 
 
@@ -172,7 +172,7 @@ def evaluate_manifest(model: EmbeddingModel, manifest: Path, *, split: str | Non
                       audio_root: Path | None = None, max_clips: int | None = None,
                       groups: dict[str, list[str]] | None = None, prompt: str = ZERO_SHOT_PROMPT) -> dict[str, Any]:
     """Evaluate on a manifest's ``split`` (all rows when None), at most ``max_clips`` clips (evenly spaced)."""
-    examples = load_examples(manifest, audio_root=audio_root, split=split, style_groups=groups or model.style_groups())
+    examples = load_examples(manifest, audio_root=audio_root, split=split, style_groups=groups or model.trained_groups())
     if max_clips is not None and len(examples) > max_clips:
         examples = [examples[i] for i in np.linspace(0, len(examples) - 1, max_clips).round().astype(int)]
     results = evaluate_examples(model, examples, groups=groups, prompt=prompt)

@@ -123,14 +123,14 @@ RECIPES: dict[str, Recipe] = {
         corpus_styles=2,
         settings=dict(
             model="paraseek-mini-v2", init_checkpoint=str(PACKAGE_DIR / "weights" / "paraseek-mini.pt"),
-            steps=200, schedule_steps=600, batch_size=48, lr=1e-3, weight_decay=1e-2, warmup_steps=50,
-            final_lr_fraction=0.02, grad_clip=5.0, crop_seconds=4.0, classification_weight=1.0,
+            steps=3000, batch_size=48, lr=1e-3, weight_decay=1e-2, warmup_steps=50,
+            final_lr_fraction=0.02, grad_clip=5.0, crop_seconds=6.0, classification_weight=1.0,
             balance="sqrt", min_rare=4, same_style_positives=True, gain_db=1.5, noise_probability=0.5,
-            cache_audio=True, workers=0, threads=2, val_max_clips=450, log_every=50, eval_every=500,
-            checkpoint_every=200, seed=0,
+            cache_audio=True, workers=0, threads=2, val_max_clips=450, log_every=50, eval_every=1500,
+            checkpoint_every=1500, seed=0,
         ),
-        description=("paraseek-mini-v2: paraseek-mini's shipped weights fine-tuned on a style-set-2 corpus for the first "
-                     "200 steps of a 600-step schedule, 2 CPU threads"),
+        description=("paraseek-mini-v2: paraseek-mini's shipped weights fine-tuned on a style-set-2 corpus, "
+                     "3000 steps of 6 s crops, 2 CPU threads"),
     ),
 }
 
@@ -309,7 +309,7 @@ def train(settings: TrainSettings) -> dict[str, Any]:
                        random_init=settings.init_checkpoint is None, device=str(device))
     if not isinstance(model, TorchDualEncoder):
         raise InvalidArgument(f"{settings.model} is not a trainable torch model")
-    groups = model.style_groups()
+    groups = model.trained_groups()
     audio_root = Path(settings.audio_root) if settings.audio_root else None
     examples = load_examples(Path(settings.manifest), audio_root=audio_root, style_groups=groups)
     train_examples = [e for e in examples if e.split == "train"]

@@ -91,8 +91,12 @@ class EmbeddingModel(abc.ABC):
         """Embed style descriptions as (len(texts), d)."""
 
     def style_groups(self) -> dict[str, list[str]]:
-        """Attribute groups and their tags for zero-shot classification."""
+        """Attribute groups and their tags for zero-shot classification: the styles the model claims to know."""
         return {group: list(tags) for group, tags in self.config.style_groups.items()}
+
+    def trained_groups(self) -> dict[str, list[str]]:
+        """Every group the model was trained on: ``style_groups`` and the config's ``unlearned_groups``."""
+        return {group: list(tags) for group, tags in {**self.config.style_groups, **self.config.unlearned_groups}.items()}
 
     def classify(
         self,

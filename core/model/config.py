@@ -32,6 +32,9 @@ class ModelConfig:
     weights: dict[str, Any] = dataclasses.field(default_factory=dict)
     tokenizer: str | None = None
     style_groups: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    #: groups the model was trained on whose held-out recall stayed near chance: trained and
+    #: evaluated again by the same recipe, never claimed (no payload tags, not in the vocabulary)
+    unlearned_groups: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     description: str = ""
 
     @classmethod
