@@ -5,12 +5,13 @@ Synthesises espeak-ng clips of ``--seconds`` (16 kHz), then times, on one thread
 ``paraseek.indexer.acoustics.measure`` (pitch, levels, rate, SNR, voice quality, reverberation).
 Prints milliseconds per audio second for both and the ratio b/a.
 
-    OMP_NUM_THREADS=1 python benchmarks/acoustics_cost.py --clips 8 --seconds 6
+    OMP_NUM_THREADS=1 python benchmarks/acoustics_cost.py --clips 8 --seconds 6 [--json]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import tempfile
 import time
@@ -46,6 +47,7 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=6.0, help="about this long per clip")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--json", action="store_true", help="end with one JSON line of the figures")
     args = parser.parse_args()
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as folder:
@@ -61,6 +63,11 @@ def main() -> None:
     print(f"{len(clips)} clips of {seconds:.1f} s, one thread")
     print(f"model {model.name} {model_ms:7.2f} ms per audio second")
     print(f"acoustics          {acoustics_ms:7.2f} ms per audio second   ratio acoustics/model {acoustics_ms / model_ms:5.2f}x")
+    if args.json:
+        print(json.dumps({"model": model.name, "clips": len(clips), "clip_seconds": round(seconds, 2),
+                          "model_ms_per_audio_second": round(model_ms, 3),
+                          "acoustics_ms_per_audio_second": round(acoustics_ms, 3),
+                          "ratio": round(acoustics_ms / model_ms, 2)}))
 
 
 if __name__ == "__main__":

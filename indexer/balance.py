@@ -50,25 +50,35 @@ class StageCosts:
     threads: int
 
 
-def predicted_rate(costs: StageCosts, split: Split, *, cuda: bool) -> float:
-    """Audio seconds per second that ``split`` is predicted to index, from costs measured inline."""
+def predicted_rate(costs: StageCosts, split: Split, *, cuda: bool, cores: int | None = None) -> float:
+    """Audio seconds per second that ``split`` is predicted to index, from costs measured inline.
+
+    With ``cores`` given, a split that runs more busy threads than there are cores is also bounded
+    by the CPU time all stages need together (the model's measured with its threads).
+    """
     model = costs.model if cuda else costs.model * costs.threads / split.threads
     main = model + costs.other
     if split.workers == 0:
         return 1.0 / max(costs.decode + main, 1e-12)
-    return min(split.workers / max(costs.decode, 1e-12), 1.0 / max(main, 1e-12))
+    rate = min(split.workers / max(costs.decode, 1e-12), 1.0 / max(main, 1e-12))
+    if cores is not None:
+        model_cpu = 0.0 if cuda else costs.model * costs.threads
+        rate = min(rate, cores / max(costs.decode + model_cpu + costs.other, 1e-12))
+    return rate
 
 
 def choose_split(costs: StageCosts, cores: int, *, cuda: bool, threads: int | None = None) -> Split:
     """The split predicted fastest; decoding stays inline unless a split with workers gains ``SWITCH_GAIN``.
 
-    ``threads`` fixes the model's threads (otherwise it keeps the cores the workers leave free).
+    ``threads`` fixes the model's threads (otherwise it keeps the cores the workers leave free, at
+    least one). Up to one worker per core is tried: where the model is cheap beside decoding, every
+    core decoding while the model's thread takes what it needs beats leaving a core to the model.
     """
     inline = Split(0, threads or cores)
-    best, best_rate = inline, predicted_rate(costs, inline, cuda=cuda) * SWITCH_GAIN
-    for workers in range(1, max(cores, 2)):
+    best, best_rate = inline, predicted_rate(costs, inline, cuda=cuda, cores=cores) * SWITCH_GAIN
+    for workers in range(1, max(cores, 1) + 1):
         candidate = Split(workers, threads or max(1, cores - workers))
-        rate = predicted_rate(costs, candidate, cuda=cuda)
+        rate = predicted_rate(costs, candidate, cuda=cuda, cores=cores)
         if rate > best_rate:
             best, best_rate = candidate, rate
     return best

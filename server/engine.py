@@ -6,7 +6,7 @@ import functools
 import string
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -229,20 +229,27 @@ class QueryEngine:
             raise TextTooLong(f"{what} has {len(stripped)} characters; the limit is {self.config.max_text_chars}")
         return stripped
 
-    def embed_texts(self, texts: Sequence[str], scope: Scope,
-                    served: ServedModel | None = None) -> tuple[np.ndarray, bool]:
-        """Unit embeddings of checked texts by ``served`` (default: the default model); True if all were cached.
+    def embed_texts(self, texts: Sequence[str], scope: Scope, served: ServedModel | None = None, *,
+                    phrases: Sequence[str] = ()) -> tuple[np.ndarray, bool]:
+        """Unit embeddings of checked ``texts``, then of ``phrases``, by ``served`` (default: the default
+        model); True if all were cached.
 
-        The cache is looked up first, then the model's batcher (or the model itself).
+        Texts are looked up in the query cache, phrases (query-understanding prompts) in the served
+        model's phrase cache, which is kept whatever the query cache's size; what neither holds goes
+        to the model's batcher (or the model itself) in one call.
         """
         served = served or self.models.default
         key_prefix = served.model.fingerprint
+        lookups: list[tuple[EmbeddingCache, Hashable, str]] = [
+            *((self.cache, (key_prefix, text), text) for text in texts),
+            *((served.phrases, phrase, phrase) for phrase in phrases),
+        ]
         rows: list[np.ndarray | None] = []
-        for text in texts:
-            row = self.cache.get((key_prefix, text))
+        for cache, key, _ in lookups:
+            row = cache.get(key)
             self.metrics.cache_lookups.labels(result="miss" if row is None else "hit").inc()
             rows.append(row)
-        missing = list(dict.fromkeys(text for text, row in zip(texts, rows, strict=True) if row is None))
+        missing = list(dict.fromkeys(text for (_, _, text), row in zip(lookups, rows, strict=True) if row is None))
         fresh: dict[str, np.ndarray] = {}
         if missing:
             scope.check("text encoding")
@@ -251,9 +258,10 @@ class QueryEngine:
             else:
                 computed = served.model.embed_text(missing)
             fresh = dict(zip(missing, computed, strict=True))
-            for text, row in fresh.items():
-                self.cache.put((key_prefix, text), row)
-        vectors = [fresh[text] if row is None else row for text, row in zip(texts, rows, strict=True)]
+            for (cache, key, text), row in zip(lookups, rows, strict=True):
+                if row is None:
+                    cache.put(key, fresh[text])
+        vectors = [fresh[text] if row is None else row for (_, _, text), row in zip(lookups, rows, strict=True)]
         return np.stack(vectors).astype(np.float32, copy=False), not missing
 
     def decode(self, data: bytes, what: str = "audio") -> tuple[np.ndarray, int]:
@@ -395,7 +403,7 @@ class QueryEngine:
         text_query, cached, reading = None, False, QueryReading.empty()
         if texts:
             words, pairs = candidate_phrases(texts[0]) if described else ([], [])
-            vectors, cached = self.embed_texts(texts + served.vocabulary.texts(words + pairs), scope, served)
+            vectors, cached = self.embed_texts(texts, scope, served, phrases=served.vocabulary.texts(words + pairs))
             steered = vectors[0] - np.asarray(weights, dtype=np.float32) @ vectors[1:len(texts)]
             text_query = _unit(steered, "the description minus its negatives")
             reading = served.vocabulary.read(words, pairs, vectors[len(texts):])

@@ -33,6 +33,7 @@ from paraseek.model import EmbeddingModel, ZeroShotScorer, load_model
 from paraseek.model.base import ModelSource
 from paraseek.model.understanding import QueryVocabulary
 from paraseek.server.batching import MicroBatcher
+from paraseek.server.cache import EmbeddingCache
 from paraseek.server.config import ServerConfig
 from paraseek.server.metrics import Metrics
 from paraseek.storage import CollectionInfo, Hit
@@ -43,18 +44,23 @@ log = logging.getLogger("paraseek.server")
 MODEL_RETRY_SECONDS = 30.0
 _MIB = 2**20
 
+#: Query-understanding phrase embeddings each served model keeps (a vocabulary's words recur across descriptions).
+PHRASE_CACHE_ENTRIES = 8192
+
 #: Loads a model from its recorded source.
 ModelLoader = Callable[[ModelSource], EmbeddingModel]
 
 
 class ServedModel:
-    """A loaded model and what serving it takes: its zero-shot scorer and its own text micro-batcher."""
+    """A loaded model and what serving it takes: its zero-shot scorer, its own text micro-batcher and the
+    embeddings of the query-understanding phrases it has read (kept whatever the query cache's size)."""
 
     def __init__(self, model: EmbeddingModel, config: ServerConfig, metrics: Metrics) -> None:
         self.model = model
         self.signature = ModelSignature.of(model)
         self.scorer = ZeroShotScorer(model)  # embeds the style-tag prompts used for explanations
         self.vocabulary = QueryVocabulary(self.scorer, model.embed_text)  # calibrates the model's threshold
+        self.phrases = EmbeddingCache(PHRASE_CACHE_ENTRIES)
         self.batcher = (MicroBatcher(model.embed_text, max_batch=config.max_batch, max_chars=config.max_batch_chars,
                                      max_wait=config.max_wait_ms / 1000,
                                      on_batch=metrics.batch_size.observe) if config.batching else None)

@@ -420,6 +420,13 @@ def test_split_follows_the_measured_costs() -> None:
     decode_bound = StageCosts(decode=0.004, model=0.002, other=0.0005, threads=2)
     assert choose_split(decode_bound, 2, cuda=False) == Split(1, 1)
     assert choose_split(decode_bound, 16, cuda=False).workers > 1
+    # a model that is cheap beside decoding (paraseek-mini beside Praat's measures): every core decodes
+    cheap_model = StageCosts(decode=0.005, model=0.0005, other=0.0005, threads=2)
+    assert choose_split(cheap_model, 2, cuda=False) == Split(2, 1)
+    assert predicted_rate(cheap_model, Split(2, 1), cuda=False, cores=2) > predicted_rate(
+        cheap_model, Split(1, 1), cuda=False, cores=2)
+    # more busy threads than cores cannot beat the CPU time every stage needs together
+    assert predicted_rate(cheap_model, Split(2, 1), cuda=False, cores=2) <= 2 / (0.005 + 0.001 + 0.0005) + 1e-9
     on_gpu = StageCosts(decode=0.01, model=0.001, other=0.0005, threads=8)
     assert choose_split(on_gpu, 8, cuda=True) == Split(7, 1)
     assert choose_split(on_gpu, 8, cuda=True, threads=3) == Split(7, 3)

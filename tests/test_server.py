@@ -308,3 +308,17 @@ def test_metrics_are_served_over_http(store, model):
     assert 'paraseek_requests_total{code="OK",rpc="Search"} 1.0' in body
     assert 'paraseek_stage_seconds_count{rpc="Search",stage="encode"} 1.0' in body
     assert "paraseek_model_ready 1.0" in body
+
+
+def test_phrases_stay_cached_when_the_query_cache_is_off(store, model):
+    with running_server(store, model, cache_size=0) as uncached, Client(uncached.address) as client:
+        text = "a breathy low-pitched voice, speaking slowly"
+        first = client.search(text, collection="voices")
+        embedded = uncached.metrics.value("paraseek_text_batch_size_sum")
+        words, pairs = candidate_phrases(text)
+        assert embedded >= 1 + len(words) + len(pairs)  # the description and each of its phrases, once
+        again = client.search(text, collection="voices")
+        # no query cache: the description is encoded again; its phrases come from the served model's own cache
+        assert uncached.metrics.value("paraseek_text_batch_size_sum") - embedded == 1
+        assert not again.text_cached and again.query == first.query
+        assert [h.id for h in again] == [h.id for h in first]
