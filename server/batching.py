@@ -42,20 +42,11 @@ class _Request:
             self.future.set_result(np.stack(self.rows))  # type: ignore[arg-type]
 
 
-#: After an encoder call, the worker waits up to this share of the call's duration (and at most
-#: ``MAX_REFILL_WAIT`` seconds) for the callers it just served to come back with their next texts: a
-#: steady set of clients then keeps sharing full calls instead of splitting into a small and a large one.
-REFILL_SHARE = 0.05
-MAX_REFILL_WAIT = 0.02
-
-
 class MicroBatcher:
     """A worker thread that embeds the texts of concurrent requests in shared, capped encoder calls.
 
     When work arrives and fewer than ``max_batch`` texts wait, the worker waits at most
-    ``max_wait`` seconds (from the oldest request's arrival) for company; while fewer requests wait
-    than the last call served, it waits up to ``REFILL_SHARE`` of that call's duration instead (at
-    most ``MAX_REFILL_WAIT``), for those callers to return. Duplicate texts within a
+    ``max_wait`` seconds (from the oldest request's arrival) for company. Duplicate texts within a
     call are embedded once. Before each call, requests whose caller went away (``is_active``
     false, or their future cancelled) are dropped. ``on_batch(size)`` is called after each
     encoder call with the number of texts it embedded.
@@ -71,8 +62,6 @@ class MicroBatcher:
         self._pending: deque[_Request] = deque()
         self._condition = threading.Condition()
         self._closing = False
-        self._returning = 0  # requests the last call completed: callers likely to come back
-        self._refill_wait = 0.0
         self._thread = threading.Thread(target=self._run, name="paraseek-text-batcher", daemon=True)
         self._thread.start()
 
@@ -114,13 +103,10 @@ class MicroBatcher:
                 self._condition.wait()
             while not self._closing:
                 waiting = sum(len(r.texts) - r.taken for r in self._pending)
-                wait = self._refill_wait if len(self._pending) < self._returning else 0.0
-                deadline = self._pending[0].arrived + max(self._max_wait, wait) if self._pending else 0.0
-                remaining = deadline - time.monotonic()
+                remaining = self._pending[0].arrived + self._max_wait - time.monotonic() if self._pending else 0.0
                 if waiting >= self._max_batch or remaining <= 0:
                     break
                 self._condition.wait(remaining)
-            self._returning = 0
             if self._closing:
                 for request in self._pending:
                     request.finish(Unavailable("the server is shutting down"))
@@ -165,7 +151,6 @@ class MicroBatcher:
             if not chosen:
                 continue
             unique = list(dict.fromkeys(request.texts[index] for request, index in chosen))
-            started = time.monotonic()
             try:
                 vectors = self._embed(unique)
             except BaseException as error:  # every request in the call gets the encoder's error
@@ -177,15 +162,11 @@ class MicroBatcher:
                 continue
             row_of = {text: row for row, text in enumerate(unique)}
             with self._condition:
-                completed = 0
                 for request, index in chosen:
                     request.rows[index] = vectors[row_of[request.texts[index]]]
                     request.filled += 1
                     if request.filled == len(request.texts):
                         self._pending.remove(request)
                         request.finish()
-                        completed += 1
-                self._returning = completed
-                self._refill_wait = min(REFILL_SHARE * (time.monotonic() - started), MAX_REFILL_WAIT)
             if self._on_batch is not None:
                 self._on_batch(len(chosen))

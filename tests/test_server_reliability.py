@@ -231,38 +231,6 @@ def test_a_small_request_is_not_stuck_behind_a_large_one():
     assert order == ["small", "large"]
 
 
-def test_steady_clients_keep_sharing_full_encoder_calls():
-    """Callers that come back a few milliseconds after their answer (a search, a reply, a new request)
-    join the next call instead of splitting the clients into a small call and a large one."""
-    sizes: list[int] = []
-
-    def encode(texts: list[str]) -> np.ndarray:
-        sizes.append(len(texts))
-        time.sleep(0.2)  # a slow encoder: the refill wait is 5 % of this, 10 ms
-        return np.ones((len(texts), 2), dtype=np.float32)
-
-    batcher = MicroBatcher(encode, max_batch=64, max_wait=0.001)
-    clients, rounds = 8, 4
-    start = threading.Barrier(clients)
-
-    def client(index: int) -> None:
-        start.wait()
-        for round_number in range(rounds):
-            batcher.embed([f"client {index} round {round_number}"], timeout=30)
-            time.sleep(0.001 * index)  # what a caller does between answers: callers come back one by one
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
-    finally:
-        batcher.close()
-    assert sum(sizes) == clients * rounds
-    # after the first call (which may miss a late starter), every client joins each call
-    assert len(sizes) <= rounds + 2 and max(sizes[1:]) == clients
-
-
 def test_encoder_calls_are_capped_in_texts_and_characters():
     sizes: list[tuple[int, int]] = []
 
