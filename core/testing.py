@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -83,3 +84,28 @@ def tiny_paraspeechclap() -> EmbeddingModel:
     from paraseek.model import load_model
 
     return load_model(config=tiny_paraspeechclap_config(), random_init=True)
+
+
+class WrappedModel(EmbeddingModel):
+    """``inner`` with every call passed through: subclass it to observe or delay one of them."""
+
+    def __init__(self, inner: EmbeddingModel) -> None:
+        self.config = inner.config
+        self.inner = inner
+
+    @property
+    def fingerprint(self) -> str:
+        return self.inner.fingerprint
+
+    @property
+    def logit_scale(self) -> float:
+        return self.inner.logit_scale
+
+    def embed_text(self, texts: Sequence[str]) -> np.ndarray:
+        return self.inner.embed_text(texts)
+
+    def prepare(self, wave: np.ndarray, sample_rate: int) -> np.ndarray:
+        return self.inner.prepare(wave, sample_rate)
+
+    def embed_prepared(self, inputs: Sequence[np.ndarray], *, max_batch_seconds: float | None = None) -> np.ndarray:
+        return self.inner.embed_prepared(inputs, max_batch_seconds=max_batch_seconds)

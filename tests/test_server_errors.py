@@ -18,38 +18,23 @@ from paraseek.server.engine import Scope
 from paraseek.server.testing import build_collection, demo_clips, running_server
 from paraseek.storage import open_store
 from paraseek.storage.catalog import ModelSignature
-from paraseek.testing import tiny_paraspeechclap
+from paraseek.testing import WrappedModel, tiny_paraspeechclap
 from paraseek.v1 import filter_pb2, paraseek_pb2, paraseek_pb2_grpc
 
 
-class GatedModel(EmbeddingModel):
+class GatedModel(WrappedModel):
     """The tiny model, with a text encoder that waits while ``gate`` is closed."""
 
     def __init__(self, inner: EmbeddingModel) -> None:
-        self.config = inner.config
-        self.inner = inner
+        super().__init__(inner)
         self.gate = threading.Event()
         self.gate.set()
         self.waiting = threading.Event()
 
-    @property
-    def fingerprint(self) -> str:
-        return self.inner.fingerprint
-
-    @property
-    def logit_scale(self) -> float:
-        return self.inner.logit_scale
-
     def embed_text(self, texts):
         self.waiting.set()
         self.gate.wait()
-        return self.inner.embed_text(texts)
-
-    def prepare(self, wave, sample_rate):
-        return self.inner.prepare(wave, sample_rate)
-
-    def embed_prepared(self, inputs, *, max_batch_seconds=None):
-        return self.inner.embed_prepared(inputs, max_batch_seconds=max_batch_seconds)
+        return super().embed_text(texts)
 
 
 @pytest.fixture(scope="module")

@@ -29,37 +29,22 @@ from paraseek.server import ParaseekServer, ServerConfig
 from paraseek.server.batching import MicroBatcher
 from paraseek.server.testing import build_collection, demo_clips, running_server
 from paraseek.storage import open_store
-from paraseek.testing import tiny_paraspeechclap, tiny_paraspeechclap_config
+from paraseek.testing import WrappedModel, tiny_paraspeechclap, tiny_paraspeechclap_config
 from paraseek.v1 import paraseek_pb2, paraseek_pb2_grpc
 
 
-class SlowTextModel(EmbeddingModel):
+class SlowTextModel(WrappedModel):
     """The tiny model with a text encoder that takes ``seconds`` per call and counts its calls."""
 
     def __init__(self, inner: EmbeddingModel, seconds: float = 0.0) -> None:
-        self.config = inner.config
-        self.inner = inner
+        super().__init__(inner)
         self.seconds = seconds
         self.calls: list[int] = []
-
-    @property
-    def fingerprint(self) -> str:
-        return self.inner.fingerprint
-
-    @property
-    def logit_scale(self) -> float:
-        return self.inner.logit_scale
 
     def embed_text(self, texts):
         self.calls.append(len(texts))
         time.sleep(self.seconds)
-        return self.inner.embed_text(texts)
-
-    def prepare(self, wave, sample_rate):
-        return self.inner.prepare(wave, sample_rate)
-
-    def embed_prepared(self, inputs, *, max_batch_seconds=None):
-        return self.inner.embed_prepared(inputs, max_batch_seconds=max_batch_seconds)
+        return super().embed_text(texts)
 
 
 @pytest.fixture(scope="module")
