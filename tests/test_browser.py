@@ -99,6 +99,11 @@ def shown_hits(driver) -> list[dict[str, str]]:
         });""")
 
 
+def settled(driver) -> bool:
+    """No search is in flight: the hits shown are the answer to the page's current query."""
+    return driver.find_element(By.ID, "results").get_attribute("aria-busy") == "false"
+
+
 def downloaded(driver, suffix: str) -> Path:
     return wait_for(lambda: next((p for p in driver.downloads.glob(f"*{suffix}")), None), f"the {suffix} download")
 
@@ -137,14 +142,14 @@ def test_search_play_narrow_page_export(browser, store, model, clips, tmp_path):
                                        if b.text.startswith("female")), "the gender facet")
         assert female.text.split()[-1] == str(sum(c.payload["gender"] == "female" for c in clips))
         female.click()
-        wait_for(lambda: [h for h in shown_hits(browser)] and all(h["fields"].get("gender") == "female"
-                                                                  for h in shown_hits(browser)), "female hits only")
+        wait_for(lambda: "facets=" in browser.current_url and settled(browser) and shown_hits(browser)
+                 and all(h["fields"].get("gender") == "female" for h in shown_hits(browser)), "female hits only")
         first_page = [h["id"] for h in shown_hits(browser)]
         assert "facets=" in browser.current_url
 
         # page
         browser.find_element(By.ID, "next").click()
-        wait_for(lambda: "offset=5" in browser.current_url and shown_hits(browser)
+        wait_for(lambda: "offset=5" in browser.current_url and settled(browser) and shown_hits(browser)
                  and shown_hits(browser)[0]["id"] not in first_page, "the second page")
         second_page = shown_hits(browser)
         assert all(h["fields"]["gender"] == "female" for h in second_page)
@@ -178,8 +183,8 @@ def test_search_play_narrow_page_export(browser, store, model, clips, tmp_path):
 
         # more like this / not like this
         browser.find_element(By.CSS_SELECTOR, "#results .hit .not").click()
-        wait_for(lambda: "neg=" in browser.current_url and browser.find_element(By.CSS_SELECTOR, ".chip.negative"),
-                 "a negative description")
+        wait_for(lambda: "neg=" in browser.current_url and browser.find_element(By.CSS_SELECTOR, ".chip.negative")
+                 and settled(browser), "a negative description's hits")
         example = shown_hits(browser)[0]["id"]
         browser.find_element(By.CSS_SELECTOR, "#results .hit .more").click()
         wait_for(lambda: f"like={example}" in browser.current_url and shown_hits(browser)

@@ -138,6 +138,7 @@ async function search({ push = true } = {}) {
   };
   if (state.like) body.example = { point_id: state.like };
   status("Searching…");
+  $("results").setAttribute("aria-busy", "true");
   try {
     const result = await api("/api/v1/search", body);
     if (serial !== searchSerial) return;
@@ -153,6 +154,8 @@ async function search({ push = true } = {}) {
     hits = [];
     renderHits();
     status(error.message, true);
+  } finally {
+    if (serial === searchSerial) $("results").setAttribute("aria-busy", "false");
   }
 }
 
