@@ -3,8 +3,8 @@
 Raw values (``Acoustics``) are computed in the decode workers; the calibrated keyword bins under
 ``measured.`` (``measured_bins``) are added where the clip's metadata is known, since the pitch bin
 is relative to the speaker's gender. Pitch, HNR, jitter and shimmer come from one Praat pitch
-analysis (``paraseek.audio.pitch``), CPP from Praat's power cepstrogram; levels, speaking rate, SNR
-and the reverberation estimate from numpy frame levels. Levels are dB relative to full scale, where
+analysis (``paraseek.audio.pitch``), CPP from Praat's power cepstrogram (of an excerpt band-limited
+to 10 kHz by FFT); levels, speaking rate, SNR and the reverberation estimate from numpy frame levels. Levels are dB relative to full scale, where
 a constant signal of amplitude 1 (RMS 1) is 0 dBFS; a full-scale sine therefore reads -3 dBFS.
 Thresholds and their sources: ``docs/measurements.md``.
 """
@@ -37,6 +37,11 @@ VOICE_QUALITY_SECONDS = 2.0
 #: Praat CPPS settings of Murton, Hillman & Mehta (2020), whose thresholds the breathiness bin uses;
 #: frames every 50 ms rather than 2 ms (the mean over a clip moves by < 0.2 dB, at a fraction of the cost).
 CEPSTROGRAM_STEP_SECONDS = 0.05
+CEPSTROGRAM_MAX_HZ = 5000.0
+#: The cepstrogram analyses up to 5 kHz. Praat would first resample the excerpt to 10 kHz with sinc
+#: interpolation, which costs more than the analysis itself; the excerpt is handed over at 10 kHz,
+#: band-limited by FFT with the same sharp cut at 5 kHz (``band_limited``; docs/measurements.md).
+CEPSTROGRAM_RATE = 2 * int(CEPSTROGRAM_MAX_HZ)
 #: Praat's period limits for jitter and shimmer (shortest, longest period, largest period factor).
 PERIOD_RANGE = (0.0001, 0.02, 1.3)
 MAX_AMPLITUDE_FACTOR = 1.6
@@ -150,6 +155,38 @@ def decay_seconds(levels_db: np.ndarray, noise_floor_db: float) -> float | None:
     return float(60.0 / -np.percentile(slopes, DECAY_PERCENTILE))
 
 
+def band_limited(wave: np.ndarray, sample_rate: int, new_rate: int) -> np.ndarray:
+    """``wave`` resampled to a lower ``new_rate`` by cutting its spectrum at the new Nyquist frequency.
+
+    The clip is zero-padded on both sides (a tenth of a second, and up to a whole number of output
+    samples) so that the FFT's circular wrap does not fold its end onto its start. Output samples
+    sit at the centres of their periods within the clip's span, as Praat places them.
+    """
+    if new_rate >= sample_rate:
+        raise ValueError(f"band_limited only lowers the rate ({sample_rate} -> {new_rate} Hz)")
+    step = sample_rate // math.gcd(sample_rate, new_rate)  # input samples per whole output step
+    margin = sample_rate // 10
+    tail = margin + (-(wave.shape[0] + 2 * margin)) % step
+    padded = np.concatenate([np.zeros(margin), np.asarray(wave, dtype=np.float64), np.zeros(tail)])
+    length = padded.shape[0] * new_rate // sample_rate
+    spectrum = np.fft.rfft(padded)[: length // 2 + 1]
+    delay = 0.5 / new_rate - 0.5 / sample_rate  # first output sample after the first input sample (s)
+    spectrum *= np.exp(2j * np.pi * np.fft.rfftfreq(padded.shape[0], 1.0 / sample_rate)[: spectrum.shape[0]] * delay)
+    resampled = np.fft.irfft(spectrum, length) * (length / padded.shape[0])
+    start = margin * new_rate // sample_rate
+    return resampled[start : start + wave.shape[0] * new_rate // sample_rate]
+
+
+def cepstral_peak_prominence(sound: parselmouth.Sound) -> float | None:
+    """Praat's smoothed CPP (CPPS, dB) of a sound, with the settings of Murton, Hillman & Mehta (2020)."""
+    rate = int(round(sound.sampling_frequency))
+    if rate > CEPSTROGRAM_RATE:
+        sound = to_sound(band_limited(sound.values[0], rate, CEPSTROGRAM_RATE), CEPSTROGRAM_RATE)
+    cepstrogram = call(sound, "To PowerCepstrogram", 60.0, CEPSTROGRAM_STEP_SECONDS, CEPSTROGRAM_MAX_HZ, 50.0)
+    return _defined(call(cepstrogram, "Get CPPS", "no", 0.01, 0.001, 60.0, 330.0, 0.05, "Parabolic", 0.001, 0.0,
+                         "Straight", "Robust"))
+
+
 def _defined(value: float) -> float | None:
     return None if math.isnan(value) else float(value)
 
@@ -166,9 +203,6 @@ def voice_quality(sound: parselmouth.Sound, pitch: parselmouth.Pitch) -> dict[st
     # Praat's Harmonicity (Boersma 1993): 10 log10(r / (1 - r)) of each voiced frame's autocorrelation peak r.
     strength = np.clip(strength, 1e-6, 1 - 1e-6)
     hnr = float(np.mean(10.0 * np.log10(strength / (1.0 - strength)))) if strength.size else None
-    cepstrogram = call(sound, "To PowerCepstrogram", 60.0, CEPSTROGRAM_STEP_SECONDS, 5000.0, 50.0)
-    cpp = call(cepstrogram, "Get CPPS", "no", 0.01, 0.001, 60.0, 330.0, 0.05, "Parabolic", 0.001, 0.0,
-               "Straight", "Robust")
     jitter = shimmer = math.nan
     if strength.size:
         pulses = call([sound, pitch], "To PointProcess (cc)")
@@ -176,7 +210,7 @@ def voice_quality(sound: parselmouth.Sound, pitch: parselmouth.Pitch) -> dict[st
         shimmer = call([sound, pulses], "Get shimmer (local)", 0.0, 0.0, *PERIOD_RANGE, MAX_AMPLITUDE_FACTOR)
     return {
         "hnr_db": hnr,
-        "cpp_db": _defined(cpp),
+        "cpp_db": cepstral_peak_prominence(sound),
         "jitter_percent": None if math.isnan(jitter) else 100.0 * jitter,
         "shimmer_percent": None if math.isnan(shimmer) else 100.0 * shimmer,
     }

@@ -12,7 +12,17 @@ import soundfile
 from paraseek.client.export import INDEXER_FIELDS
 from paraseek.filters import parse_where
 from paraseek.indexer import IndexOptions, index_corpus
-from paraseek.indexer.acoustics import PAYLOAD_FIELDS, measure, measured_bins
+from paraseek.audio.pitch import to_sound
+from paraseek.indexer.acoustics import (
+    CEPSTROGRAM_MAX_HZ,
+    CEPSTROGRAM_STEP_SECONDS,
+    PAYLOAD_FIELDS,
+    band_limited,
+    cepstral_peak_prominence,
+    measure,
+    measured_bins,
+    middle,
+)
 from paraseek.indexer.pipeline import RESERVED_KEYS
 from paraseek.storage import FieldType, open_store
 from paraseek.testing import speak, tiny_paraspeechclap
@@ -95,6 +105,31 @@ def test_whisper_is_breathy_and_has_no_periodicity_measures(measured: dict[str, 
     assert "pitch" not in bins(whisper)
     for name in ("hnr_db", "jitter_percent", "shimmer_percent"):
         assert voiced[name] is not None and voiced[name] > 0
+
+
+def test_band_limited_keeps_the_band_and_cuts_above_it() -> None:
+    t = np.arange(int(1.3 * SR)) / SR
+    kept, cut = np.sin(2 * np.pi * 1000 * t), np.sin(2 * np.pi * 6000 * t)
+    resampled = band_limited(kept + cut, SR, 10_000)
+    assert resampled.shape == (13_000,)
+    # output samples sit at the centres of their periods: half an output period less half an input period later
+    times = np.arange(13_000) / 10_000 + 0.5 / 10_000 - 0.5 / SR
+    reference = np.sin(2 * np.pi * 1000 * times)
+    inner = slice(500, -500)  # away from the clip's ends, where the cut spreads the onset
+    assert np.max(np.abs(resampled[inner] - reference[inner])) < 1e-3
+    with pytest.raises(ValueError):
+        band_limited(kept, SR, 22_050)
+
+
+def test_cepstral_peak_prominence_matches_praats_own_resampling(voices: dict[str, Path]) -> None:
+    from parselmouth.praat import call
+
+    for name in ("low", "high", "whisper", "reverb", "noisy"):
+        sound = middle(to_sound(read(voices[name]), SR), 2.0)
+        native = call(call(sound, "To PowerCepstrogram", 60.0, CEPSTROGRAM_STEP_SECONDS, CEPSTROGRAM_MAX_HZ, 50.0),
+                      "Get CPPS", "no", 0.01, 0.001, 60.0, 330.0, 0.05, "Parabolic", 0.001, 0.0, "Straight", "Robust")
+        # Praat resamples with sinc interpolation; broadband noise near the 5 kHz cut moves CPPS most
+        assert abs(cepstral_peak_prominence(sound) - native) < 1.0, name
 
 
 def test_where_filters_on_measured_bins(voices: dict[str, Path], tmp_path: Path) -> None:
