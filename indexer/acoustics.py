@@ -4,8 +4,9 @@ Raw values (``Acoustics``) are computed in the decode workers; the calibrated ke
 ``measured.`` (``measured_bins``) are added where the clip's metadata is known, since the pitch bin
 is relative to the speaker's gender. Pitch, HNR, jitter and shimmer come from one Praat pitch
 analysis (``paraseek.audio.pitch``), CPP from Praat's power cepstrogram (of an excerpt band-limited
-to 10 kHz by FFT); levels, speaking rate, SNR and the reverberation estimate from numpy frame levels. Levels are dB relative to full scale, where
-a constant signal of amplitude 1 (RMS 1) is 0 dBFS; a full-scale sine therefore reads -3 dBFS.
+to 10 kHz by FFT); levels, speaking rate, SNR and the reverberation estimate from numpy frame
+levels. Levels are dB relative to full scale, where a constant signal of amplitude 1 (RMS 1) is
+0 dBFS; a full-scale sine therefore reads -3 dBFS.
 Thresholds and their sources: ``docs/measurements.md``.
 """
 
@@ -165,7 +166,7 @@ def band_limited(wave: np.ndarray, sample_rate: int, new_rate: int) -> np.ndarra
     if new_rate >= sample_rate:
         raise ValueError(f"band_limited only lowers the rate ({sample_rate} -> {new_rate} Hz)")
     step = sample_rate // math.gcd(sample_rate, new_rate)  # input samples per whole output step
-    margin = sample_rate // 10
+    margin = step * -(-sample_rate // (10 * step))
     tail = margin + (-(wave.shape[0] + 2 * margin)) % step
     padded = np.concatenate([np.zeros(margin), np.asarray(wave, dtype=np.float64), np.zeros(tail)])
     length = padded.shape[0] * new_rate // sample_rate

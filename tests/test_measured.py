@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import soundfile
 
+from paraseek.audio.pitch import to_sound
 from paraseek.client.export import INDEXER_FIELDS
 from paraseek.filters import parse_where
 from paraseek.indexer import IndexOptions, index_corpus
-from paraseek.audio.pitch import to_sound
 from paraseek.indexer.acoustics import (
     CEPSTROGRAM_MAX_HZ,
     CEPSTROGRAM_STEP_SECONDS,
