@@ -145,7 +145,6 @@ def test_search_play_narrow_page_export(browser, store, model, clips, tmp_path):
         wait_for(lambda: "facets=" in browser.current_url and settled(browser) and shown_hits(browser)
                  and all(h["fields"].get("gender") == "female" for h in shown_hits(browser)), "female hits only")
         first_page = [h["id"] for h in shown_hits(browser)]
-        assert "facets=" in browser.current_url
 
         # page
         browser.find_element(By.ID, "next").click()
