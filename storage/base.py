@@ -296,8 +296,8 @@ def default_ef(points: int | None) -> int:
 
     ``SEARCH_HNSW_EF`` at a million points and beyond, where it gives recall@10 0.993; smaller
     graphs need fewer candidates for the same recall, so it shrinks with the square root of the
-    size (324 at 100k points, where 256 already gives 1.000 and 128 0.990), never below
-    ``MIN_SEARCH_HNSW_EF``.
+    size (324 at 100k points, where 256 already gives 0.999 and 128 0.988 in
+    ``benchmarks/results.jsonl``), never below ``MIN_SEARCH_HNSW_EF``.
     """
     if points is None:
         return SEARCH_HNSW_EF
