@@ -43,6 +43,8 @@ def synth(out_dir: Path, n_clips: int, seed: int, workers: int | None, styles: s
 @click.option("--model", type=str, default=None,
               help="Registered model name or config file (default: the recipe's, else paraseek-mini).")
 @click.option("--init-checkpoint", type=str, default=None, help="Start from these weights (path or hf-hub:owner/repo).")
+@click.option("--init-weight", type=click.FloatRange(0.0, 1.0, max_open=True), default=None,
+              help="Share of --init-checkpoint's weights in the final weights (weight-space ensemble).")
 @click.option("--audio-root", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="ParaSpeechCaps-style manifests: folder holding {source}/{relative_audio_path}.")
 @click.option("--val-manifest", type=click.Path(dir_okay=False, path_type=Path), default=None,

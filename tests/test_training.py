@@ -17,10 +17,30 @@ import torch
 from paraseek.errors import InvalidArgument
 from paraseek.model import load_model
 from paraseek.testing import tiny_paraspeechclap_config, tone, write_audio
-from paraseek.training.data import Example
+from paraseek.training.data import Augmentation, Example
 from paraseek.training.losses import info_nce, tag_classification_loss
 from paraseek.training.sampler import BalancedBatchSampler, rare_tags, sample_weights, tag_weights
-from paraseek.training.train import TrainSettings, lr_schedule, same_style_targets, train
+from paraseek.training.train import TrainSettings, lr_schedule, same_style_targets, train, weight_space_ensemble
+
+# --- augmentation --------------------------------------------------------------------------------
+
+
+def test_speed_perturbation_moves_pitch_and_length_together() -> None:
+    seconds, frequency = 2.0, 200.0
+    wave = np.sin(2 * np.pi * frequency * np.arange(int(16000 * seconds)) / 16000).astype(np.float32)
+    augmentation = Augmentation(speed_probability=1.0)
+    rng = np.random.default_rng(0)
+    seen = set()
+    for _ in range(40):
+        out = augmentation.apply(wave, rng)
+        rate = round(16000 * out.shape[0] / wave.shape[0] / 500) * 500  # the rate it was resampled to
+        assert rate in augmentation.speed_rates
+        peak = np.argmax(np.abs(np.fft.rfft(out))) * 16000 / out.shape[0]
+        assert peak == pytest.approx(frequency * 16000 / rate, abs=1.0)
+        seen.add(rate)
+    assert seen == set(augmentation.speed_rates)
+    assert np.array_equal(Augmentation().apply(wave, rng), wave)
+
 
 # --- losses --------------------------------------------------------------------------------------
 
@@ -174,6 +194,29 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def test_weight_space_ensemble_hand_computed() -> None:
+    initial = {"w": torch.tensor([0.0, 4.0]), "count": torch.tensor(3)}
+    trained = {"w": torch.tensor([8.0, 0.0]), "count": torch.tensor(9)}
+    mixed = weight_space_ensemble(initial, trained, 0.25)
+    assert torch.equal(mixed["w"], torch.tensor([6.0, 1.0])) and int(mixed["count"]) == 9
+
+
+def test_fine_tuning_ends_in_the_ensemble_with_its_initial_weights(tmp_path: Path) -> None:
+    config = tiny_paraspeechclap_config()
+    init = tmp_path / "init.pt"
+    torch.save(load_model(config=config, random_init=True).network.state_dict(), init)  # type: ignore[attr-defined]
+    settings = tiny_settings(tmp_path, init_checkpoint=str(init), init_weight=0.25)
+    train(settings)
+    run = Path(settings.out_dir)
+    trained = torch.load(run / "checkpoint-last.pt", weights_only=True)["network"]
+    expected = weight_space_ensemble(torch.load(init, weights_only=True), trained, 0.25)
+    written = torch.load(run / "weights.pt", weights_only=True)
+    assert all(torch.allclose(written[name], value) for name, value in expected.items())
+    assert not torch.allclose(written["audio_projection.linear1.weight"], trained["audio_projection.linear1.weight"])
+    with pytest.raises(InvalidArgument):
+        train(dataclasses.replace(settings, init_checkpoint=None))
 
 
 @pytest.mark.slow

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from paraseek.audio import load_audio
+from paraseek.audio.resample import resample
 from paraseek.errors import AudioError, InvalidArgument
 
 
@@ -111,14 +112,22 @@ class Augmentation:
     """Label-preserving training perturbations.
 
     ``gain_db``: uniform gain in ±gain_db (keep it below the gaps between volume classes);
-    ``noise_probability``: chance of adding white noise ``noise_snr_db`` (range) below the clip's RMS.
+    ``noise_probability``: chance of adding white noise ``noise_snr_db`` (range) below the clip's RMS;
+    ``speed_probability``: chance of speed perturbation (Ko et al. 2015): the clip resampled as if
+    recorded at one of ``speed_rates`` (Hz, against ``sample_rate``), which moves tempo, pitch and
+    formants together by about ±1 semitone, well inside the gaps between speed and pitch classes.
     """
 
     gain_db: float = 0.0
     noise_probability: float = 0.0
     noise_snr_db: tuple[float, float] = (35.0, 60.0)
+    speed_probability: float = 0.0
+    speed_rates: tuple[int, ...] = (15000, 15500, 16500, 17000)
+    sample_rate: int = 16000
 
     def apply(self, wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        if self.speed_probability and rng.random() < self.speed_probability:
+            wave = resample(wave, self.sample_rate, int(rng.choice(self.speed_rates)))
         if self.gain_db:
             wave = wave * np.float32(10.0 ** (rng.uniform(-self.gain_db, self.gain_db) / 20.0))
         if self.noise_probability and rng.random() < self.noise_probability:
