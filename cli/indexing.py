@@ -108,6 +108,9 @@ def claim_collection(store: Any, name: str) -> None:
 @click.option("--quantization", type=click.Choice(["int8"]), default=None,
               help="New collections: scalar int8 quantization, rescored with the original vectors.")
 @click.option("--on-disk", is_flag=True, help="New collections: keep original vectors on disk (memory-mapped).")
+@click.option("--segment-points", type=click.IntRange(min=1), default=None,
+              help="New collections: the most points per graph segment (embedded store default 500000; "
+                   "segments are searched in parallel).")
 @click.option("--shard-number", type=click.IntRange(min=1), default=None,
               help="New collections on a Qdrant server: shards to spread the collection over.")
 @click.option("--replication-factor", type=click.IntRange(min=1), default=None,
@@ -121,8 +124,8 @@ def index(source: Path, collection: str, data_dir: Path | None, qdrant_url: str 
           threads: int | None, reindex: bool, shard: str, limit: int | None, corpus: str | None,
           audio_root: Path | None, path_column: str | None, errors_file: Path | None, batch_seconds: float,
           min_seconds: float, max_seconds: float, flush_seconds: float, no_finalize: bool, progress: bool | None,
-          quantization: str | None, on_disk: bool, shard_number: int | None, replication_factor: int | None,
-          shard_key: str | None, as_json: bool) -> None:
+          quantization: str | None, on_disk: bool, segment_points: int | None, shard_number: int | None,
+          replication_factor: int | None, shard_key: str | None, as_json: bool) -> None:
     """Embed, measure and tag every clip of SOURCE into collection (alias) NAME.
 
     SOURCE is a folder of audio files, a CSV/JSONL/parquet manifest, a ParaSpeechCaps-style
@@ -148,8 +151,8 @@ def index(source: Path, collection: str, data_dir: Path | None, qdrant_url: str 
         collection=collection, corpus=corpus, reindex=reindex, shard=parse_shard(shard), workers=workers,
         threads=threads, batch_seconds=batch_seconds, limit=limit, min_seconds=min_seconds, max_seconds=max_seconds,
         errors_file=errors_file, progress=progress, finalize=not no_finalize, flush_seconds=flush_seconds)
-    requested = {"quantization": quantization, "on_disk": on_disk or None, "shard_number": shard_number,
-                 "replication_factor": replication_factor, "shard_key": shard_key}
+    requested = {"quantization": quantization, "on_disk": on_disk or None, "segment_points": segment_points,
+                 "shard_number": shard_number, "replication_factor": replication_factor, "shard_key": shard_key}
     options.collection_options = {key: value for key, value in requested.items() if value is not None}
     clips = open_source(source, audio_root=audio_root, path_column=path_column)
     with open_store_from(data_dir, qdrant_url, qdrant_api_key) as store:

@@ -35,8 +35,8 @@ MAX_SCROLL_LIMIT = 100_000
 MAX_SEARCH_OFFSET = 10_000
 MAX_FACET_LIMIT = 10_000
 # Options ``create_collection`` knows; a backend may refuse some values (the embedded store has one shard).
-COLLECTION_OPTIONS = ("quantization", "on_disk", "hnsw_m", "hnsw_ef_construct", "shard_number", "replication_factor",
-                      "shard_key")
+COLLECTION_OPTIONS = ("quantization", "on_disk", "hnsw_m", "hnsw_ef_construct", "segment_points", "shard_number",
+                      "replication_factor", "shard_key")
 QUANTIZATIONS = ("int8", "none")
 # Index and search settings both backends use, picked with benchmarks/search_latency.py (docs/deploy.md):
 # int8 vectors in RAM (a quarter of float32) rescored with float32 originals memory-mapped from
@@ -50,6 +50,13 @@ SEARCH_HNSW_EF = 1024
 MIN_SEARCH_HNSW_EF = 128
 MAX_HNSW_EF = 65_536
 RESCORE_OVERSAMPLING = 4.0
+# The most points in one graph segment: a larger collection is split into segments the embedded
+# store searches in parallel (half a million: two segments per million points, one per core on the
+# 2-core benchmark machine; docs/deploy.md). Segments smaller than Qdrant's indexing threshold
+# (10 MB of vectors) get no graph, hence the floor.
+DEFAULT_SEGMENT_POINTS = 500_000
+MIN_SEGMENT_POINTS = 10_000
+MAX_SEGMENT_POINTS = 1_000_000_000
 # Field types whose values can be grouped on and counted per value.
 GROUPABLE_TYPES = (FieldType.KEYWORD, FieldType.INTEGER)
 FACET_TYPES = (FieldType.KEYWORD, FieldType.INTEGER, FieldType.BOOL)
@@ -267,7 +274,8 @@ def check_options(options: Mapping[str, Any]) -> dict[str, Any]:
         raise InvalidArgument(f"quantization must be 'int8', 'none' or None, got {options['quantization']!r}")
     if options.get("on_disk") not in (None, True, False):
         raise InvalidArgument("on_disk must be a bool")
-    for key, low, high in (("hnsw_m", 4, 128), ("hnsw_ef_construct", 4, 4096)):
+    for key, low, high in (("hnsw_m", 4, 128), ("hnsw_ef_construct", 4, 4096),
+                           ("segment_points", MIN_SEGMENT_POINTS, MAX_SEGMENT_POINTS)):
         if options.get(key) is not None:
             check_integer(options[key], key, low, high)
     for key in ("shard_number", "replication_factor"):
@@ -288,7 +296,13 @@ def index_options(options: Mapping[str, Any]) -> dict[str, Any]:
     quantization = options.get("quantization", DEFAULT_QUANTIZATION)
     return {"quantization": quantization, "on_disk": options.get("on_disk", quantization != "none"),
             "hnsw_m": options.get("hnsw_m", DEFAULT_HNSW_M),
-            "hnsw_ef_construct": options.get("hnsw_ef_construct", DEFAULT_HNSW_EF_CONSTRUCT)}
+            "hnsw_ef_construct": options.get("hnsw_ef_construct", DEFAULT_HNSW_EF_CONSTRUCT),
+            "segment_points": options.get("segment_points", DEFAULT_SEGMENT_POINTS)}
+
+
+def segment_size_kb(segment_points: int, dim: int) -> int:
+    """Qdrant's ``max_segment_size`` (KB of float32 vectors) for ``segment_points`` points of ``dim``."""
+    return math.ceil(segment_points * dim * 4 / 1024)
 
 
 def default_ef(points: int | None) -> int:

@@ -14,6 +14,10 @@ long-running reader follows swaps made by other processes. Booleans are stored a
 (qdrant-edge-py 0.9.0 cannot match stored booleans) and turned back into booleans on read; booleans
 can be filtered only on fields declared ``BOOL``. A data directory that disappears or cannot be read
 gives ``Unavailable``. Messages name collections, never the server's file paths.
+
+Writes go to one growing segment; once it holds the collection's ``segment_points``, its graph is
+built and later points start a new segment, so a search walks several smaller graphs in parallel
+(Qdrant Edge's search threads, one per CPU) rather than one large graph.
 """
 
 from __future__ import annotations
@@ -152,7 +156,8 @@ def _shard_config(dim: int, options: dict[str, Any]) -> qe.EdgeConfig:
         vectors=qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine, quantization_config=quantization,
                                     memory=qe.Memory.Cold if options["on_disk"] else qe.Memory.Cached),
         hnsw_config=qe.HnswIndexConfig(m=options["hnsw_m"], ef_construct=options["hnsw_ef_construct"],
-                                       full_scan_threshold=FULL_SCAN_THRESHOLD_KB, memory=qe.Memory.Pinned))
+                                       full_scan_threshold=FULL_SCAN_THRESHOLD_KB, memory=qe.Memory.Pinned),
+        optimizers=qe.EdgeOptimizersConfig(max_segment_size=base.segment_size_kb(options["segment_points"], dim)))
 
 
 def _filesystem_errors(method: Callable[Concatenate[EdgeStore, P], R]) -> Callable[Concatenate[EdgeStore, P], R]:
@@ -429,6 +434,26 @@ class EdgeStore(VectorStore):
         with edge_errors(f"upserting into {name!r}"):
             entry.shard.update(qe.UpdateOperation.upsert_points(converted))
         entry.dirty = True
+        segment_points = meta.options.get("segment_points")
+        if segment_points is not None:
+            self._seal_full_segment(name, entry, len(converted), segment_points)
+
+    @staticmethod
+    def _seal_full_segment(name: str, entry: OpenShard, written: int, segment_points: int) -> None:
+        """Build the graph of the segment being written once it holds ``segment_points`` points.
+
+        The segment becomes read-only and later points start a new one, so a large collection ends
+        as several graphs of at most about ``segment_points`` points, which a search walks in parallel.
+        """
+        if entry.unsealed is None:  # first write since the shard was opened: this batch is counted
+            info = entry.shard.info()
+            entry.unsealed = max(0, info.points_count - info.indexed_vectors_count)
+        else:
+            entry.unsealed += written
+        if entry.unsealed >= segment_points:
+            with edge_errors(f"building a graph segment of {name!r}"):
+                entry.shard.optimize()
+            entry.unsealed = 0
 
     @_filesystem_errors
     def retrieve(self, collection: str, ids: Sequence[str], *, with_vectors: bool = False) -> list[Point]:
@@ -487,6 +512,8 @@ class EdgeStore(VectorStore):
         quantized = meta.options.get("quantization", "none") != "none"
         shard = self._entry(name).shard
         points = None if hnsw_ef is not None or exact else shard.info().points_count
+        if points is not None and "segment_points" in meta.options:  # the candidates are per segment
+            points = min(points, meta.options["segment_points"])
         params = qe.SearchParams(hnsw_ef=base.search_ef(top_k, offset, hnsw_ef, points), exact=bool(exact),
                                  quantization=_RESCORE if quantized else None)
 
@@ -546,6 +573,7 @@ class EdgeStore(VectorStore):
         with edge_errors(f"optimizing {name!r}"):
             entry.shard.optimize()
             entry.dirty = True
+            entry.unsealed = 0
             entry.save_stats(self._dir(name))
 
     @_filesystem_errors

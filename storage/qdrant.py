@@ -198,13 +198,16 @@ class ServerStore(VectorStore):
 
         Options: ``quantization`` (``"int8"``, the default: scalar int8, rescored with the original
         vectors at query time; or ``"none"``), ``on_disk`` (original vectors memory-mapped; the default
-        with quantization), ``hnsw_m``, ``hnsw_ef_construct`` (see ``base.index_options``), ``shard_number``,
-        ``replication_factor``, ``shard_key`` (custom sharding: the collection gets this shard key
-        and every upsert writes to it).
+        with quantization), ``hnsw_m``, ``hnsw_ef_construct`` (see ``base.index_options``),
+        ``segment_points`` (sets the server's ``max_segment_size``; by default the server sizes its
+        segments itself), ``shard_number``, ``replication_factor``, ``shard_key`` (custom sharding:
+        the collection gets this shard key and every upsert writes to it).
         """
         new = base.check_new_collection(name, dim, payload_schema, metadata, options)
         schema, stored_metadata = new.schema, new.metadata
         options = {**new.options, **base.index_options(new.options)}
+        if "segment_points" not in new.options:
+            del options["segment_points"]
         if self._call("listing aliases", self._aliases).get(name) is not None:
             raise AlreadyExists(f"an alias named {name!r} exists")
         if name in self._call("listing collections", self._collection_names):
@@ -220,6 +223,8 @@ class ServerStore(VectorStore):
                    vectors_config=qm.VectorParams(size=new.dim, distance=qm.Distance.COSINE, on_disk=options["on_disk"]),
                    hnsw_config=qm.HnswConfigDiff(m=options["hnsw_m"], ef_construct=options["hnsw_ef_construct"]),
                    quantization_config=quantization,
+                   optimizers_config=(qm.OptimizersConfigDiff(max_segment_size=base.segment_size_kb(
+                       new.options["segment_points"], new.dim)) if "segment_points" in new.options else None),
                    shard_number=options.get("shard_number") if sharded else None,
                    replication_factor=options.get("replication_factor") if sharded else None,
                    sharding_method=qm.ShardingMethod.CUSTOM if sharded and shard_key else None,

@@ -71,6 +71,8 @@ class OpenShard:
     lock_fd: int
     users: set[int] = field(default_factory=set)
     dirty: bool = False
+    #: Points written since the last graph segment was sealed (``None``: not read from the shard yet).
+    unsealed: int | None = None
 
     def save_stats(self, directory: Path) -> None:
         """Flush the shard and, if written to, record its point count for other processes."""

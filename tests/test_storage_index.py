@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+import qdrant_edge as qe
 
 from paraseek.errors import InvalidArgument
-from paraseek.storage import VectorStore, open_store
+from paraseek.storage import Point, VectorStore, open_store
 from paraseek.storage.base import (
     DEFAULT_HNSW_EF_CONSTRUCT,
     DEFAULT_HNSW_M,
+    DEFAULT_SEGMENT_POINTS,
     MIN_SEARCH_HNSW_EF,
+    MIN_SEGMENT_POINTS,
     SEARCH_HNSW_EF,
     default_ef,
     index_options,
@@ -34,7 +38,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VectorStor
 
 def test_defaults_quantize_and_keep_originals_on_disk_only_with_quantization() -> None:
     assert index_options({}) == {"quantization": "int8", "on_disk": True, "hnsw_m": DEFAULT_HNSW_M,
-                                 "hnsw_ef_construct": DEFAULT_HNSW_EF_CONSTRUCT}
+                                 "hnsw_ef_construct": DEFAULT_HNSW_EF_CONSTRUCT,
+                                 "segment_points": DEFAULT_SEGMENT_POINTS}
     assert index_options({"quantization": "none"})["on_disk"] is False
     assert index_options({"quantization": "none", "on_disk": True, "hnsw_m": 32})["hnsw_m"] == 32
 
@@ -86,10 +91,40 @@ def test_default_search_returns_the_exact_neighbours_and_scores(store: VectorSto
 
 
 @pytest.mark.parametrize("options", [{"hnsw_m": 2}, {"hnsw_m": True}, {"hnsw_ef_construct": "100"},
-                                     {"quantization": "int4"}])
+                                     {"quantization": "int4"}, {"segment_points": MIN_SEGMENT_POINTS - 1}])
 def test_bad_index_options_are_refused(store: VectorStore, options: dict[str, object]) -> None:
     with pytest.raises(InvalidArgument, match=next(iter(options)).split("_")[0]):
         store.create_collection("c", dim=DIM, payload_schema={}, **options)
+
+
+def test_a_large_collection_is_written_as_graph_segments_of_the_set_size(tmp_path: Path) -> None:
+    dim, segment = 384, MIN_SEGMENT_POINTS  # 15 MB of vectors per segment: above Qdrant's indexing threshold
+    vectors = np.concatenate(list(clustered_vector_chunks(2 * segment + 4_000, dim, chunk=4_000, seed=2)))
+    ids = [str(uuid.UUID(int=i + 1)) for i in range(len(vectors))]
+
+    def write(store: VectorStore, rows: range) -> None:
+        for first in range(rows.start, rows.stop, 1_000):
+            store.upsert("c", [Point(ids[i], vectors[i], {}) for i in range(first, min(first + 1_000, rows.stop))])
+
+    with open_store(tmp_path) as store:
+        store.create_collection("c", dim=dim, payload_schema={}, segment_points=segment)
+        write(store, range(0, segment + 3_000))
+    with open_store(tmp_path) as store:  # reopened: the points already written count towards the next segment
+        write(store, range(segment + 3_000, len(vectors)))
+        store.finalize("c")
+        queries = vectors[::997] + 0.05 * clustered_vectors(len(vectors[::997]), dim, seed=5)
+        found = [{hit.id for hit in store.search("c", query, top_k=10)} for query in queries]
+    shard = qe.EdgeShard.load(str(tmp_path / "collections" / "c" / "shard"))
+    try:
+        info = shard.info()
+    finally:
+        shard.close()
+    # Two sealed segments with graphs, none merged past the set size, and the 4,000 points after
+    # them in the segment being written (too small for a graph: searched exactly).
+    assert (info.segments_count, info.points_count, info.indexed_vectors_count) == (3, len(vectors), 2 * segment)
+    exact = [{ids[i] for i in np.argsort(-(vectors @ query))[:10]} for query in queries]
+    recall = np.mean([len(a & b) / 10 for a, b in zip(found, exact, strict=True)])
+    assert recall >= 0.95
 
 
 def test_hnsw_ef_is_checked_and_never_cuts_the_hits(store: VectorStore) -> None:
