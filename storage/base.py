@@ -49,7 +49,7 @@ DEFAULT_HNSW_EF_CONSTRUCT = 100
 SEARCH_HNSW_EF = 1024
 MIN_SEARCH_HNSW_EF = 128
 MAX_HNSW_EF = 65_536
-RESCORE_OVERSAMPLING = 2.0
+RESCORE_OVERSAMPLING = 4.0
 # The most points in one graph segment: a larger collection is split into segments the embedded
 # store searches in parallel (half a million: two segments per million points, one per core on the
 # 2-core benchmark machine; docs/deploy.md). Segments smaller than Qdrant's indexing threshold
