@@ -306,7 +306,7 @@ def segment_size_kb(segment_points: int, dim: int) -> int:
 
 
 def default_ef(points: int | None) -> int:
-    """The default HNSW candidates per segment for a collection of ``points`` (``None``: unknown).
+    """The default HNSW candidates for a graph segment of ``points`` (``None``: unknown).
 
     ``SEARCH_HNSW_EF`` at a million points and beyond, where it gives recall@10 0.993; smaller
     graphs need fewer candidates for the same recall, so it shrinks with the square root of the

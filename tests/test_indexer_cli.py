@@ -150,6 +150,9 @@ def test_collection_options_reach_the_store(tmp_path: Path, tiny_model_files: tu
     assert refused.exit_code != 0
     assert "shard_number" in last_json_line(refused.stdout)["error"]
     accepted = runner.invoke(cli, index_args(source, tmp_path / "data2", tiny_model_files,
-                                             "--quantization", "int8", "--on-disk", "--json"))
+                                             "--quantization", "int8", "--on-disk", "--segment-points", "20000",
+                                             "--json"))
     assert accepted.exit_code == 0, accepted.output
     assert last_json_line(accepted.stdout)["indexed"] == 2
+    [description] = (tmp_path / "data2" / "collections").glob("*/collection.json")
+    assert json.loads(description.read_text())["options"]["segment_points"] == 20_000
