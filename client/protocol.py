@@ -11,7 +11,7 @@ from typing import Any
 
 import grpc
 import numpy as np
-from google.protobuf import json_format
+from google.protobuf import struct_pb2
 
 from paraseek.client import types as results
 from paraseek.errors import DeadlineExceeded, InvalidArgument, ParaseekError, Unavailable, error_for_status
@@ -155,19 +155,26 @@ def negative_descriptions(negatives: Negatives | None) -> list[paraseek_pb2.Nega
 # --- responses ---------------------------------------------------------------------------------
 
 
-def _plain(value: Any) -> Any:
-    """JSON numbers come back as floats; give integral ones back as ints."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return int(value)
-    return value
+def _plain(value: struct_pb2.Value) -> Any:
+    """A ``google.protobuf.Value`` as plain Python; JSON numbers come as floats, integral ones are given back as ints."""
+    kind = value.WhichOneof("kind")
+    if kind == "number_value":
+        number = value.number_value
+        return int(number) if number.is_integer() and abs(number) < 2**53 else number
+    if kind == "string_value":
+        return value.string_value
+    if kind == "bool_value":
+        return value.bool_value
+    if kind == "struct_value":
+        return struct_dict(value.struct_value)
+    if kind == "list_value":
+        return [_plain(item) for item in value.list_value.values]
+    return None
 
 
-def struct_dict(message: Any) -> dict[str, Any]:
-    return _plain(json_format.MessageToDict(message))
+def struct_dict(message: struct_pb2.Struct) -> dict[str, Any]:
+    """A ``google.protobuf.Struct`` as a plain dict."""
+    return {key: _plain(value) for key, value in message.fields.items()}
 
 
 def search_result(response: paraseek_pb2.SearchResponse) -> results.SearchResult:
@@ -256,7 +263,7 @@ def facet_request(collection: str | None, fields: Sequence[str] | None, where: s
 def facet_result(response: paraseek_pb2.FacetResponse) -> results.FacetResult:
     facets = {facet.field: results.Facet(
         field=facet.field, type=facet.type, other=facet.other,
-        values=[results.FacetCount(_plain(json_format.MessageToDict(v.value)), v.count) for v in facet.values],
+        values=[results.FacetCount(_plain(v.value), v.count) for v in facet.values],
         ranges=[results.FacetRange(r.gte, r.lt if r.HasField("lt") else None, r.count) for r in facet.ranges])
         for facet in response.facets}
     return results.FacetResult(collection=response.collection, facets=facets, scanned=response.scanned,

@@ -90,3 +90,19 @@ def test_html_table_plays_local_files_and_escapes_text(result: SearchResult) -> 
     assert table.audio == [Path(result[0].payload["path"]).as_uri()]
     assert "clip%20one.wav" in table.audio[0]
     assert "3 hits from voices-v2" in page
+
+
+def test_wire_payloads_come_back_as_plain_values() -> None:
+    from google.protobuf import struct_pb2
+
+    from paraseek.client.protocol import struct_dict
+
+    sent = {"count": 3, "ratio": 0.25, "name": "p225", "whispered": False, "speaker": None,
+            "tags": ["calm", 2, {"depth": 1.5}], "measured": {"pitch": {"median_hz": 180.0}, "empty": []}}
+    message = struct_pb2.Struct()
+    message.update(sent)
+    received = struct_dict(message)
+    assert received == {**sent, "measured": {"pitch": {"median_hz": 180}, "empty": []}}
+    assert type(received["count"]) is int and type(received["ratio"]) is float
+    assert type(received["measured"]["pitch"]["median_hz"]) is int  # JSON numbers: integral ones as ints
+    assert received["whispered"] is False and received["speaker"] is None
