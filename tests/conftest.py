@@ -1,8 +1,14 @@
-"""Shared fixtures: isolated caches and data dirs, single-threaded torch, shared fixture paths."""
+"""Shared fixtures: isolated caches and data dirs, single-threaded torch, shared fixture paths, and a
+memory watchdog that stops a runaway test with every thread's stack rather than leaving it to the
+kernel's out-of-memory killer."""
 
 from __future__ import annotations
 
+import faulthandler
 import os
+import sys
+import threading
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
@@ -14,12 +20,39 @@ RESAMPLE_GOLDEN = SHARED / "fixtures" / "resample-golden" / "resample.npz"
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
+#: The test process's resident memory that counts as runaway (the suite peaks near 1.5 GB).
+RUNAWAY_RSS_BYTES = int(os.environ.get("PARASEEK_TEST_MAX_RSS_GB", "8")) * 2**30
+_running_test = ["(collection)"]
+
+
+def _watch_memory() -> None:
+    """Every half second: past ``RUNAWAY_RSS_BYTES``, name the test, dump every thread's stack and exit."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    while True:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            resident = int(statm.read().split()[1]) * page
+        if resident > RUNAWAY_RSS_BYTES:
+            sys.stderr.write(f"\nmemory watchdog: {resident / 2**30:.1f} GiB resident during {_running_test[0]}; "
+                             "stacks of every thread follow\n")
+            faulthandler.dump_traceback(all_threads=True)
+            os._exit(70)
+        threading.Event().wait(0.5)
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    if Path("/proc/self/statm").exists():
+        threading.Thread(target=_watch_memory, name="memory-watchdog", daemon=True).start()
     try:
         import torch
     except ImportError:
         return
     torch.set_num_threads(1)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
+    _running_test[0] = item.nodeid
+    return (yield)
 
 
 @pytest.fixture(autouse=True)
