@@ -19,6 +19,7 @@ from paraseek.indexer.balance import Split, StageCosts, choose_split, predicted_
 from paraseek.indexer.collections import prepare_target
 from paraseek.indexer.pipeline import payload_schema, style_payloads
 from paraseek.model import ZeroShotScorer, load_model
+from paraseek.model.zeroshot import ranked
 from paraseek.storage import FieldType, open_store
 from paraseek.storage.catalog import apply_changes, describe_all
 from paraseek.testing import speak, tiny_paraspeechclap, tiny_paraspeechclap_config, tone, write_audio
@@ -460,3 +461,19 @@ def test_style_payloads_pick_each_groups_best_tag(model) -> None:  # type: ignor
         assert payload["style_score"] == pytest.approx({group: score for group, (_, score) in best.items()}, abs=1e-5)
     assert all(payload["style"] == {g: tags[0] for g, tags in scorer.groups.items()}
                for payload in style_payloads(scorer, tied))
+
+
+def test_ranking_many_clips_matches_ranking_each_group_alone(model) -> None:  # type: ignore[no-untyped-def]
+    scorer = ZeroShotScorer(model, groups={"pitch": ["low", "middle", "high"], "speed": ["slow", "fast"],
+                                           "voice": ["whispered"]})
+    embeddings = model.embed_audio([tone(1.0, SR, 100 + 60 * i, seed=i) for i in range(3)], SR)
+    scores = scorer.scores(embeddings)
+    for top in (None, 1, 2):
+        rows = scorer.rank_rows(embeddings, top)
+        for row, ranks in enumerate(rows):
+            assert list(ranks) == list(scorer.groups)
+            for group, matrix in scores.items():
+                expected = ranked(scorer.groups[group], matrix[row], top)
+                assert [tag for tag, _ in ranks[group]] == [tag for tag, _ in expected]
+                assert [score for _, score in ranks[group]] == pytest.approx([s for _, s in expected], abs=1e-6)
+    assert scorer.rank_rows(embeddings, 0) == [{}, {}, {}]

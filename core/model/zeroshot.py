@@ -36,6 +36,16 @@ class ZeroShotScorer:
         #: group -> (n_tags, d) unit prompt embeddings; every prompt is embedded in one call (one set of shapes)
         self.tag_embeddings = {group: rows[start:end] for group, start, end
                                in zip(self.groups, bounds[:-1], bounds[1:], strict=True)}
+        # The same prompts as one (groups x widest group) table, padded, so that ranking every group of
+        # many clips takes one product and one sort: padded slots score -inf and sort last.
+        width = max((len(tags) for tags in self.groups.values()), default=0)
+        self._table = np.zeros((len(self.groups), width, rows.shape[-1]), dtype=np.float32)
+        self._padding = np.ones((len(self.groups), width), dtype=bool)
+        self._names = np.full((len(self.groups), width), "", dtype=object)
+        for index, (group, tags) in enumerate(self.groups.items()):
+            self._table[index, : len(tags)] = self.tag_embeddings[group]
+            self._padding[index, : len(tags)] = False
+            self._names[index, : len(tags)] = tags
 
     def scores(self, embeddings: np.ndarray) -> dict[str, np.ndarray]:
         """``{group: (n_clips, n_tags)}`` cosine similarities of unit clip embeddings (n_clips, d)."""
@@ -49,14 +59,19 @@ class ZeroShotScorer:
     def rank_rows(self, embeddings: np.ndarray, top: int | None = None) -> list[dict[str, list[tuple[str, float]]]]:
         """``rank`` of every row of ``embeddings`` (n, d), each group sorted for all rows at once."""
         rows: list[dict[str, list[tuple[str, float]]]] = [{} for _ in range(len(embeddings))]
-        if top == 0 or not rows:
+        if top == 0 or not rows or not self.groups:
             return rows
-        for group, matrix in self.scores(embeddings).items():
-            order = np.argsort(-matrix, axis=1, kind="stable")[:, :top]
-            tags = np.asarray(self.groups[group], dtype=object)[order].tolist()
-            values = np.take_along_axis(matrix, order, 1).tolist()
-            for row, (row_tags, row_values) in enumerate(zip(tags, values, strict=True)):
-                rows[row][group] = list(zip(row_tags, row_values, strict=True))
+        groups, width, dim = self._table.shape
+        clips = np.asarray(embeddings, dtype=np.float32)
+        scores = (clips @ self._table.reshape(groups * width, dim).T).reshape(len(clips), groups, width)
+        scores[:, self._padding] = -np.inf
+        order = np.argsort(-scores, axis=2, kind="stable")[:, :, :top]
+        values = np.take_along_axis(scores, order, 2).tolist()
+        names = self._names[np.arange(groups)[:, None], order].tolist()
+        kept = [(group, len(tags) if top is None else min(top, len(tags))) for group, tags in self.groups.items()]
+        for row, row_names, row_values in zip(rows, names, values, strict=True):
+            for (group, count), tags, scored in zip(kept, row_names, row_values, strict=True):
+                row[group] = list(zip(tags[:count], scored[:count], strict=True))
         return rows
 
     def best(self, scores: dict[str, np.ndarray], row: int) -> dict[str, tuple[str, float]]:
