@@ -8,6 +8,7 @@ import faulthandler
 import os
 import sys
 import threading
+import time
 from collections.abc import Generator
 from pathlib import Path
 
@@ -36,7 +37,7 @@ def _watch_memory() -> None:
                              "stacks of every thread follow\n")
             faulthandler.dump_traceback(all_threads=True)
             os._exit(70)
-        threading.Event().wait(0.5)
+        time.sleep(0.5)
 
 
 def pytest_configure(config: pytest.Config) -> None:
