@@ -26,15 +26,24 @@ RUNAWAY_RSS_BYTES = int(os.environ.get("PARASEEK_TEST_MAX_RSS_GB", "8")) * 2**30
 _running_test = ["(collection)"]
 
 
-def _watch_memory() -> None:
-    """Every half second: past ``RUNAWAY_RSS_BYTES``, name the test, dump every thread's stack and exit."""
+def _watch_memory(config: pytest.Config) -> None:
+    """Every half second: past ``RUNAWAY_RSS_BYTES``, name the test, dump every thread's stack and exit.
+
+    pytest's output capture is suspended first, so the report reaches the terminal rather than a
+    capture file that the exit would discard.
+    """
     page = os.sysconf("SC_PAGE_SIZE")
     while True:
         with open("/proc/self/statm", encoding="ascii") as statm:
             resident = int(statm.read().split()[1]) * page
         if resident > RUNAWAY_RSS_BYTES:
+            capture = config.pluginmanager.getplugin("capturemanager")
+            if capture is not None:
+                capture.suspend_global_capture(in_=False)
+            sys.stdout.flush()  # the progress line, so that it ends where the run stopped
             sys.stderr.write(f"\nmemory watchdog: {resident / 2**30:.1f} GiB resident during {_running_test[0]}; "
                              "stacks of every thread follow\n")
+            sys.stderr.flush()
             faulthandler.dump_traceback(all_threads=True)
             os._exit(70)
         time.sleep(0.5)
@@ -42,7 +51,7 @@ def _watch_memory() -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     if Path("/proc/self/statm").exists():
-        threading.Thread(target=_watch_memory, name="memory-watchdog", daemon=True).start()
+        threading.Thread(target=_watch_memory, args=(config,), name="memory-watchdog", daemon=True).start()
     try:
         import torch
     except ImportError:

@@ -14,6 +14,7 @@ import pytest
 
 from paraseek import errors
 from paraseek.client import AsyncClient, Client
+from paraseek.client.protocol import channel_options
 from paraseek.filter_proto import filter_from_proto, filter_to_proto
 from paraseek.filters import Filter, Match, MatchAny, Range, filter_from_dict, parse_where
 from paraseek.server import ParaseekServer, ServerConfig
@@ -129,6 +130,14 @@ def test_unreachable_server_raises_unavailable():
         with pytest.raises(errors.Unavailable):
             client.list_collections()
         assert time.monotonic() - started < 10
+
+
+def test_only_the_clients_own_policy_retries():
+    """gRPC's built-in retries stay off: with them on, a call in flight when its server stops can
+    hang while the process's memory grows without bound (see ``channel_options``)."""
+    options = dict(channel_options(1 << 20))
+    assert options["grpc.enable_retries"] == 0
+    assert options["grpc.max_send_message_length"] == options["grpc.max_receive_message_length"] == 1 << 20
 
 
 def test_filter_dicts_cross_the_wire_unchanged():
