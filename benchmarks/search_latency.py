@@ -190,6 +190,7 @@ def main() -> None:
             picked: list[np.ndarray] = []
             ingest_s = sealing_s = 0.0
             segment_points = args.segment_points or DEFAULT_SEGMENT_POINTS
+            unsealed = 0  # points since the last full segment, counted as the store counts them
             with vectors_file.open("wb") as sink:
                 start = 0
                 for chunk in clustered_vector_chunks(args.points, args.dim, chunk=CHUNK, clusters=64, seed=0):
@@ -204,8 +205,10 @@ def main() -> None:
                             for i in rows
                         ])
                         elapsed = time.perf_counter() - started
-                        if rows.stop // segment_points > rows.start // segment_points:
-                            sealing_s += elapsed  # this write filled a segment: the call built its graph
+                        unsealed += len(rows)
+                        if unsealed >= segment_points:  # this write filled a segment: the call built its graph
+                            sealing_s += elapsed
+                            unsealed = 0
                         else:
                             ingest_s += elapsed
                     start += len(chunk)
