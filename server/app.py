@@ -181,6 +181,7 @@ class ParaseekServer:
             model = self._loader()
             engine = QueryEngine(model, self.store, self.config, self.metrics)
             engine.warm()
+            self._open_default_collection()
             if self._stopped:
                 engine.close()
                 return
@@ -195,6 +196,16 @@ class ParaseekServer:
             log.exception("the model failed to load")
         finally:
             self._loaded.set()
+
+    def _open_default_collection(self) -> None:
+        """Open the default collection before serving, so its first search does not wait for it to load."""
+        name = self.config.default_collection
+        if not name:
+            return
+        try:
+            self.store.warm_up(name, timeout=0)
+        except ParaseekError as error:  # not created yet, say: it opens when first searched
+            log.warning("default collection not opened", extra={"collection": name, "reason": str(error)})
 
     @property
     def load_error(self) -> BaseException | None:

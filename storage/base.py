@@ -171,6 +171,15 @@ class VectorStore(ABC):
         """Persist pending writes."""
 
     @abstractmethod
+    def warm_up(self, collection: str, timeout: float | None = None) -> int:
+        """Open ``collection`` so its first search pays no start-up cost; the bytes read ahead.
+
+        The embedded store loads the shard and has the kernel read the data it keeps memory-mapped
+        (originals, payloads) into the page cache, as it does whenever it opens a shard, waiting at
+        most ``timeout`` seconds for that; a Qdrant server manages its own memory (0 bytes).
+        """
+
+    @abstractmethod
     def release(self, collection: str) -> None:
         """Persist one collection and let go of it, so that another process can open it.
 

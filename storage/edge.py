@@ -577,6 +577,14 @@ class EdgeStore(VectorStore):
             entry.save_stats(self._dir(name))
 
     @_filesystem_errors
+    def warm_up(self, collection: str, timeout: float | None = None) -> int:
+        """Load the shard if it is not open; wait at most ``timeout`` s while its memory-mapped files are
+        advised into the page cache (:mod:`paraseek.storage.pagecache`); the bytes advised so far."""
+        warmer = self._entry(self.resolve(collection)).warmer
+        warmer.wait(timeout)
+        return warmer.advised
+
+    @_filesystem_errors
     def flush(self) -> None:
         self._check_open()
         for directory in list(self._used):

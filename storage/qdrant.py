@@ -434,6 +434,11 @@ class ServerStore(VectorStore):
         if self._closed:
             raise FailedPrecondition("the store is closed")
 
+    def warm_up(self, collection: str, timeout: float | None = None) -> int:
+        """Nothing to read ahead: the server places collections in memory by their own settings."""
+        self.describe(collection)
+        return 0
+
     def release(self, collection: str) -> None:
         """Nothing to let go of: the Qdrant server serves a collection to any number of processes."""
 

@@ -19,6 +19,7 @@ import qdrant_edge as qe
 
 from paraseek.errors import CollectionNotFound, Internal, InvalidArgument, ParaseekError, StoreLocked
 from paraseek.storage.jsonfile import write_json
+from paraseek.storage.pagecache import PageCacheWarmer
 
 LOCK_FILE = ".lock"
 STATS_FILE = "stats.json"
@@ -69,6 +70,8 @@ class OpenShard:
 
     shard: qe.EdgeShard
     lock_fd: int
+    #: Reads the shard's memory-mapped files into the page cache after opening.
+    warmer: PageCacheWarmer
     users: set[int] = field(default_factory=set)
     dirty: bool = False
     #: Points written since the last graph segment was sealed (``None``: not read from the shard yet).
@@ -103,7 +106,7 @@ def acquire(directory: Path, user: int, name: str) -> OpenShard:
             except BaseException:
                 os.close(fd)
                 raise
-            entry = _OPEN[key] = OpenShard(shard, fd)
+            entry = _OPEN[key] = OpenShard(shard, fd, PageCacheWarmer(directory / "shard"))
         entry.users.add(user)
         return entry
 
@@ -136,6 +139,7 @@ def close_for_deletion(directory: Path) -> None:
 
 
 def _close(directory: Path, entry: OpenShard) -> None:
+    entry.warmer.stop()
     try:
         with edge_errors(f"closing collection {directory.name!r}"):
             entry.save_stats(directory)

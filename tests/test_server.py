@@ -14,11 +14,13 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoRe
 
 from paraseek.audio import load_audio
 from paraseek.client import Client
+from paraseek.errors import CollectionNotFound
 from paraseek.model import ZERO_SHOT_PROMPT
 from paraseek.model.understanding import candidate_phrases
 from paraseek.server import SERVICE_NAME
 from paraseek.server.testing import build_collection, demo_clips, running_server
 from paraseek.storage import Hit, open_store
+from paraseek.storage.shards import opened
 from paraseek.testing import tiny_paraspeechclap
 
 
@@ -289,6 +291,22 @@ def test_queries_follow_an_alias_swap(tmp_path, model, clips):
             assert seen <= {("swap_v1", 1), ("swap_v2", 2)}
             result = client.search("a voice", collection="swap")
             assert result.collection == "swap_v2" and result.hits[0].payload["version"] == 2
+
+
+def test_the_default_collection_is_open_before_the_server_reports_ready(tmp_path, model, clips):
+    with open_store(tmp_path / "data") as store:
+        build_collection(store, model, clips, "ready_v1", alias="ready")
+    shard_dir = tmp_path / "data" / "collections" / "ready_v1"
+    assert opened(shard_dir) is None
+    with open_store(tmp_path / "data") as store, running_server(store, model, default_collection="ready") as server:
+        assert opened(shard_dir) is not None
+        with Client(server.address, timeout=20) as client:
+            assert client.search("a voice", top_k=2).collection == "ready_v1"
+    with (open_store(tmp_path / "data") as store, running_server(store, model, default_collection="absent") as server,
+          Client(server.address, timeout=20) as client):  # serving; the missing default is reported per request
+        with pytest.raises(CollectionNotFound):
+            client.search("a voice")
+        assert client.search("a voice", collection="ready", top_k=1).hits
 
 
 def test_reflection_lists_the_services(server):
