@@ -8,6 +8,7 @@ Within a process, stores over the same directory share one open shard, counted b
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import threading
 from collections.abc import Iterator
@@ -89,7 +90,10 @@ _OPEN: dict[str, OpenShard] = {}
 _OPEN_LOCK = threading.Lock()
 
 
+@functools.lru_cache(maxsize=4096)
 def _key(directory: Path) -> str:
+    """The one name of a collection directory, however it is reached (resolved once per path: every
+    search asks, and resolving costs a system call per path component)."""
     return str(directory.resolve())
 
 
