@@ -3,7 +3,7 @@
 Qdrant Edge pins the quantized vectors and the graphs in RAM, and leaves the float32 originals (read
 to rescore the best candidates) and the payloads memory-mapped. In a shard that has just been
 opened none of their pages are cached, so each query reads them from disk the first time: at a
-million points that is about a millisecond of every query's p50 until each page has been read once.
+million points that is up to a millisecond of a query's p50 until each page has been read once.
 When the machine has the memory to spare, a background thread asks the kernel to read those files
 ahead (``posix_fadvise(WILLNEED)`` in chunks: the kernel reads, nothing is copied through Python),
 so a freshly started server answers at cached speed within seconds. The pages stay ordinary page
@@ -47,14 +47,13 @@ def available_memory_bytes() -> int | None:
 class PageCacheWarmer:
     """A daemon thread that advises the kernel to read a shard's memory-mapped files into the page cache.
 
-    ``planned``, once the thread has listed the files, is the number of bytes it advises (0 when it
-    does not warm: the platform has no ``posix_fadvise``, or the files would take more than
-    ``MAX_SHARE_OF_AVAILABLE`` of the available memory); ``advised`` counts them as it goes. ``stop``
-    ends it after the chunk in progress; ``wait`` blocks until every chunk was advised.
+    ``advised`` counts the bytes advised so far; it stays 0 where the thread does not warm (the
+    platform has no ``posix_fadvise``, or the files would take more than ``MAX_SHARE_OF_AVAILABLE``
+    of the available memory). ``stop`` ends it after the chunk in progress; ``wait`` blocks until
+    every chunk was advised.
     """
 
     def __init__(self, shard_dir: Path) -> None:
-        self.planned = 0
         self.advised = 0
         self._shard_dir = shard_dir
         self._stopping = threading.Event()
@@ -72,21 +71,27 @@ class PageCacheWarmer:
             return []
         return files
 
+    def _advise(self, path: Path, size: int) -> None:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            for offset in range(0, size, CHUNK_BYTES):
+                if self._stopping.is_set():
+                    return
+                os.posix_fadvise(fd, offset, CHUNK_BYTES, os.POSIX_FADV_WILLNEED)
+                self.advised += min(CHUNK_BYTES, size - offset)
+        finally:
+            os.close(fd)
+
     def _run(self) -> None:
         try:
-            files = self._plan()
-            self.planned = sum(size for _, size in files)
-            for path, size in files:
-                fd = os.open(path, os.O_RDONLY)
+            for path, size in self._plan():
+                if self._stopping.is_set():
+                    break
                 try:
-                    for offset in range(0, size, CHUNK_BYTES):
-                        if self._stopping.is_set():
-                            return
-                        os.posix_fadvise(fd, offset, CHUNK_BYTES, os.POSIX_FADV_WILLNEED)
-                        self.advised += min(CHUNK_BYTES, size - offset)
-                finally:
-                    os.close(fd)
-        except OSError:  # a segment merged away or the collection deleted meanwhile: nothing left to warm
+                    self._advise(path, size)
+                except OSError:  # merged away or deleted meanwhile: the other files are still worth reading
+                    continue
+        except OSError:  # the shard's folder went away (collection deleted): nothing to warm
             pass
         finally:
             self._finished.set()
