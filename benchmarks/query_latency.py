@@ -14,7 +14,9 @@ the cache disabled and a fresh description per query, so every query is encoded.
 and p99 latency (ms) and throughput (queries/s); then the cached p50 at one client (target
 <= 3 ms over gRPC) and the uncached throughput of 32 gRPC clients with batching beside the text
 encoder's own limit, measured in the same run: queries/s when the encoder is fed full batches of
-fresh descriptions in-process (target >= 80 % of it). ``--json`` ends the output with one line
+fresh descriptions in-process (target >= 80 % of it), with the share of the machine's CPU time the
+server's process and the benchmark's own client process used during that run, and how busy the
+server's text encoder was and how fast it ran while busy. ``--json`` ends the output with one line
 ``{"<model>": {"cached_p50_ms": ..., "batched_qps_32": ..., "encoder_limit_qps": ..., ...}}``.
 
 Models: the default ``paraseek-mini`` and the real-size ParaSpeechCLAP text tower (Granite /
@@ -62,6 +64,12 @@ def description(i: int, salt: str = "") -> str:
 class Measurement:
     latencies: list[float]
     seconds: float
+    #: CPU seconds the server's process and the gRPC client's process used meanwhile, the seconds the
+    #: server's micro-batcher spent in encoder calls and the texts those calls embedded (gRPC runs only).
+    server_cpu: float = 0.0
+    client_cpu: float = 0.0
+    encoder_seconds: float = 0.0
+    encoded_texts: float = 0.0
 
     def row(self) -> str:
         ms = np.asarray(self.latencies) * 1000.0
@@ -97,14 +105,17 @@ def _load(run: Any, clients: int, seconds: float, cached: bool, salt: str) -> tu
     return [x for per in latencies for x in per], time.perf_counter() - began
 
 
-def grpc_load(address: str, collection: str, clients: int, seconds: float, cached: bool, salt: str) -> tuple[list[float], float]:
-    """Runs in a child process: the thin client only."""
+def grpc_load(address: str, collection: str, clients: int, seconds: float, cached: bool,
+              salt: str) -> tuple[list[float], float, float]:
+    """Runs in a child process: the thin client only. Latencies, seconds, and this process's CPU seconds."""
     from paraseek.client import Client
 
     with Client(address, timeout=120) as client:
         client.search(description(0), collection=collection, top_k=10, where=WHERE)
-        return _load(lambda text: client.search(text, collection=collection, top_k=10, where=WHERE),
-                     clients, seconds, cached, salt)
+        started = time.process_time()
+        latencies, elapsed = _load(lambda text: client.search(text, collection=collection, top_k=10, where=WHERE),
+                                   clients, seconds, cached, salt)
+        return latencies, elapsed, time.process_time() - started
 
 
 def build_collection(store: Any, model: Any, points: int) -> str:
@@ -161,8 +172,14 @@ def bench_model(label: str, model: Any, store: Any, points: int, seconds: float,
                 engine.search(description(i), options, Scope())
             for clients in CONCURRENCY:
                 salt = uuid.uuid4().hex[:6]
-                latencies, elapsed = pool.apply(grpc_load, (server.address, collection, clients, seconds, cache, salt))
-                remote = Measurement(latencies, elapsed)
+                server_started = time.process_time()
+                encoding_before = server.metrics.value("paraseek_text_encoder_seconds_total")
+                texts_before = server.metrics.value("paraseek_text_batch_size_sum")
+                latencies, elapsed, client_cpu = pool.apply(grpc_load,
+                                                            (server.address, collection, clients, seconds, cache, salt))
+                remote = Measurement(latencies, elapsed, time.process_time() - server_started, client_cpu,
+                                     server.metrics.value("paraseek_text_encoder_seconds_total") - encoding_before,
+                                     server.metrics.value("paraseek_text_batch_size_sum") - texts_before)
                 local = Measurement(*_load(lambda text: engine.search(text, options, Scope()),  # noqa: B023  runs within this pass
                                            clients, seconds, cache,
                                            salt + "l"))
@@ -174,14 +191,23 @@ def bench_model(label: str, model: Any, store: Any, points: int, seconds: float,
     on, off = results[(False, True, 32)], results[(False, False, 32)]
     batched, unbatched = len(on.latencies) / on.seconds, len(off.latencies) / off.seconds
     limit = encoder_limit(model, seconds)
+    cores = os.cpu_count() or 1
     summary = {"points": points, "cached_p50_ms": round(float(np.percentile(cached.latencies, 50)) * 1000, 3),
                "cached_p99_ms": round(float(np.percentile(cached.latencies, 99)) * 1000, 3),
                "batched_qps_32": round(batched, 1), "unbatched_qps_32": round(unbatched, 1),
                "encoder_limit_qps": round(limit, 1), "fraction_of_limit": round(batched / limit, 3),
-               "batching_gain_32": round(batched / unbatched, 2)}
+               "batching_gain_32": round(batched / unbatched, 2),
+               "server_cpu_share_32": round(on.server_cpu / (on.seconds * cores), 3),
+               "client_cpu_share_32": round(on.client_cpu / (on.seconds * cores), 3),
+               "encoder_busy_share_32": round(on.encoder_seconds / on.seconds, 3),
+               "encoder_texts_per_busy_second_32": round(on.encoded_texts / max(on.encoder_seconds, 1e-9), 1)}
     print(f"  cached query p50 at 1 client (gRPC): {summary['cached_p50_ms']:.2f} ms (target <= 3 ms)")
     print(f"  32 uncached clients with batching (gRPC): {batched:.1f} q/s = {100 * batched / limit:.0f} % of the "
           f"encoder's batched limit {limit:.1f} q/s (target >= 80 %); without batching {unbatched:.1f} q/s")
+    print(f"  meanwhile the server's process used {100 * summary['server_cpu_share_32']:.0f} % of the {cores} cores' "
+          f"time and the benchmark's gRPC client process {100 * summary['client_cpu_share_32']:.0f} %; the encoder "
+          f"was busy {100 * summary['encoder_busy_share_32']:.0f} % of the time, embedding "
+          f"{summary['encoder_texts_per_busy_second_32']:.0f} texts per busy second (alone, in full batches: {limit:.0f})")
     return summary
 
 

@@ -48,12 +48,12 @@ class MicroBatcher:
     When work arrives and fewer than ``max_batch`` texts wait, the worker waits at most
     ``max_wait`` seconds (from the oldest request's arrival) for company. Duplicate texts within a
     call are embedded once. Before each call, requests whose caller went away (``is_active``
-    false, or their future cancelled) are dropped. ``on_batch(size)`` is called after each
-    encoder call with the number of texts it embedded.
+    false, or their future cancelled) are dropped. ``on_batch(size, seconds)`` is called after each
+    encoder call with the number of texts it embedded and the seconds the call took.
     """
 
     def __init__(self, embed: Callable[[list[str]], np.ndarray], *, max_batch: int = 64, max_chars: int = 16_000,
-                 max_wait: float = 0.002, on_batch: Callable[[int], None] | None = None) -> None:
+                 max_wait: float = 0.002, on_batch: Callable[[int, float], None] | None = None) -> None:
         self._embed = embed
         self._max_batch = max_batch
         self._max_chars = max_chars
@@ -151,6 +151,7 @@ class MicroBatcher:
             if not chosen:
                 continue
             unique = list(dict.fromkeys(request.texts[index] for request, index in chosen))
+            started = time.perf_counter()
             try:
                 vectors = self._embed(unique)
             except BaseException as error:  # every request in the call gets the encoder's error
@@ -169,4 +170,4 @@ class MicroBatcher:
                         self._pending.remove(request)
                         request.finish()
             if self._on_batch is not None:
-                self._on_batch(len(chosen))
+                self._on_batch(len(chosen), time.perf_counter() - started)

@@ -63,7 +63,7 @@ class ServedModel:
         self.phrases = EmbeddingCache(PHRASE_CACHE_ENTRIES)
         self.batcher = (MicroBatcher(model.embed_text, max_batch=config.max_batch, max_chars=config.max_batch_chars,
                                      max_wait=config.max_wait_ms / 1000,
-                                     on_batch=metrics.batch_size.observe) if config.batching else None)
+                                     on_batch=metrics.record_batch) if config.batching else None)
 
     def warm(self) -> None:
         """Run every encoder once, so the first request pays no start-up cost."""

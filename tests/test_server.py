@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
@@ -242,6 +243,8 @@ def test_repeated_text_is_served_from_the_cache(client, server):
 def test_concurrent_queries_share_encoder_calls(server, client, model):
     calls_before = server.metrics.value("paraseek_text_batch_size_count")
     texts_before = server.metrics.value("paraseek_text_batch_size_sum")
+    encoding_before = server.metrics.value("paraseek_text_encoder_seconds_total")
+    started = time.perf_counter()
     texts = [f"concurrent query number {i}" for i in range(24)]
     barrier = threading.Barrier(len(texts))
 
@@ -257,6 +260,8 @@ def test_concurrent_queries_share_encoder_calls(server, client, model):
     phrases = {phrase for text in texts for part in candidate_phrases(text) for phrase in part}
     assert len(texts) + len(phrases) <= embedded <= len(texts) * (1 + len(phrases))
     assert calls < len(texts)  # mean batch size > 1
+    encoding = server.metrics.value("paraseek_text_encoder_seconds_total") - encoding_before
+    assert 0 < encoding <= time.perf_counter() - started  # one encoder call at a time, each counted
     expected = model.embed_text(texts)
     for text, result, vector in zip(texts, results, expected, strict=True):
         assert result.hits[0].score == pytest.approx(float(server.store.retrieve(
