@@ -199,13 +199,14 @@ def bench_model(label: str, model: Any, store: Any, points: int, seconds: float,
             for clients in CONCURRENCY:
                 salt = fresh_salt()
                 server_started, wall_started = time.process_time(), time.perf_counter()
-                encoding_before = server.metrics.value("paraseek_text_encoder_seconds_total")
+                encoder_seconds = ("paraseek_text_encoder_seconds_total", {"model": model.name})
+                encoding_before = server.metrics.value(*encoder_seconds)
                 texts_before = server.metrics.value("paraseek_text_batch_size_sum")
                 latencies, elapsed, client_cpu = pool.apply(grpc_load,
                                                             (server.address, collection, clients, seconds, cache, salt))
                 remote = Measurement(latencies, elapsed, time.perf_counter() - wall_started,
                                      time.process_time() - server_started, client_cpu,
-                                     server.metrics.value("paraseek_text_encoder_seconds_total") - encoding_before,
+                                     server.metrics.value(*encoder_seconds) - encoding_before,
                                      server.metrics.value("paraseek_text_batch_size_sum") - texts_before)
                 local = Measurement(*_load(lambda text: engine.search(text, options, Scope()),  # noqa: B023  runs within this pass
                                            clients, seconds, cache,

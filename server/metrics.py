@@ -25,8 +25,9 @@ class Metrics:
     """Request counts by RPC and status code, latency by stage, cache lookups, batch sizes and encoder time.
 
     Cache hit rate: ``rate(paraseek_text_cache_lookups_total{result="hit"}[5m])`` over the
-    sum of both results. Encoder saturation: ``rate(paraseek_text_encoder_seconds_total[5m])``
-    (1 when the encoder is never idle; batching gains nothing more past that point).
+    sum of both results. Encoder saturation, per model:
+    ``rate(paraseek_text_encoder_seconds_total[5m])`` (1 when its encoder is never idle; batching
+    gains nothing more past that point).
     """
 
     def __init__(self) -> None:
@@ -40,15 +41,15 @@ class Metrics:
         self.batch_size = Histogram("paraseek_text_batch_size", "Texts per encoder call of the micro-batcher.",
                                     buckets=_BATCH_BUCKETS, registry=self.registry)
         self.encoder_seconds = Counter("paraseek_text_encoder_seconds",
-                                       "Seconds the micro-batcher spent in text-encoder calls (its rate: how busy "
-                                       "the encoder is).", registry=self.registry)
+                                       "Seconds each model's micro-batcher spent in text-encoder calls (its rate: "
+                                       "how busy the encoder is).", ["model"], registry=self.registry)
         self.model_ready = Gauge("paraseek_model_ready", "1 once the model is loaded and warmed.",
                                  registry=self.registry)
 
-    def record_batch(self, size: int, seconds: float) -> None:
-        """One encoder call of the micro-batcher: ``size`` texts in ``seconds``."""
+    def record_batch(self, model: str, size: int, seconds: float) -> None:
+        """One encoder call of ``model``'s micro-batcher: ``size`` texts in ``seconds``."""
         self.batch_size.observe(size)
-        self.encoder_seconds.inc(seconds)
+        self.encoder_seconds.labels(model=model).inc(seconds)
 
     def value(self, name: str, labels: dict[str, str] | None = None) -> float:
         """Current value of one sample (0 when it has not been recorded yet)."""

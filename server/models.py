@@ -9,6 +9,7 @@ model is never evicted: it answers the calls that name no collection.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -63,7 +64,7 @@ class ServedModel:
         self.phrases = EmbeddingCache(PHRASE_CACHE_ENTRIES)
         self.batcher = (MicroBatcher(model.embed_text, max_batch=config.max_batch, max_chars=config.max_batch_chars,
                                      max_wait=config.max_wait_ms / 1000,
-                                     on_batch=metrics.record_batch) if config.batching else None)
+                                     on_batch=functools.partial(metrics.record_batch, model.name)) if config.batching else None)
 
     def warm(self) -> None:
         """Run every encoder once, so the first request pays no start-up cost."""

@@ -243,7 +243,8 @@ def test_repeated_text_is_served_from_the_cache(client, server):
 def test_concurrent_queries_share_encoder_calls(server, client, model):
     calls_before = server.metrics.value("paraseek_text_batch_size_count")
     texts_before = server.metrics.value("paraseek_text_batch_size_sum")
-    encoding_before = server.metrics.value("paraseek_text_encoder_seconds_total")
+    encoder_seconds = ("paraseek_text_encoder_seconds_total", {"model": model.name})
+    encoding_before = server.metrics.value(*encoder_seconds)
     started = time.perf_counter()
     texts = [f"concurrent query number {i}" for i in range(24)]
     barrier = threading.Barrier(len(texts))
@@ -260,7 +261,7 @@ def test_concurrent_queries_share_encoder_calls(server, client, model):
     phrases = {phrase for text in texts for part in candidate_phrases(text) for phrase in part}
     assert len(texts) + len(phrases) <= embedded <= len(texts) * (1 + len(phrases))
     assert calls < len(texts)  # mean batch size > 1
-    encoding = server.metrics.value("paraseek_text_encoder_seconds_total") - encoding_before
+    encoding = server.metrics.value(*encoder_seconds) - encoding_before
     assert 0 < encoding <= time.perf_counter() - started  # one encoder call at a time, each counted
     expected = model.embed_text(texts)
     for text, result, vector in zip(texts, results, expected, strict=True):
