@@ -91,7 +91,7 @@ class PageCacheWarmer:
                     self._advise(path, size)
                 except OSError:  # merged away or deleted meanwhile: the other files are still worth reading
                     continue
-        except OSError:  # the shard's folder went away (collection deleted): nothing to warm
+        except OSError:  # a file vanished while the files were listed (merged away, collection deleted)
             pass
         finally:
             self._finished.set()
