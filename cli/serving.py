@@ -49,6 +49,10 @@ def check_model_source(model: str | None, checkpoint: str | None, random_init: b
                    "model no request is using is unloaded to make room.")
 @click.option("--collection", "default_collection", default=None, envvar="PARASEEK_COLLECTION",
               help="Collection or alias searched when a request names none.")
+@click.option("--warm-up-seconds", type=click.FloatRange(min=0), default=30.0, show_default=True,
+              help="Longest start-up waits, before reporting SERVING, while the default collection's vectors and "
+                   "payloads are read into memory (0: serve at once; its first queries then share the disk with "
+                   "the read-ahead).")
 @click.option("--read-token", default=None, envvar="PARASEEK_READ_TOKEN", help="Bearer token required for every RPC.")
 @click.option("--admin-token", default=None, envvar="PARASEEK_ADMIN_TOKEN",
               help="A token that grants what the read token does, plus the metrics endpoint.")

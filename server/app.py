@@ -7,6 +7,7 @@ import functools
 import logging
 import socket
 import threading
+import time
 from collections.abc import Callable
 from concurrent import futures
 from pathlib import Path
@@ -198,14 +199,20 @@ class ParaseekServer:
             self._loaded.set()
 
     def _open_default_collection(self) -> None:
-        """Open the default collection before serving, so its first search does not wait for it to load."""
+        """Open the default collection before serving, and wait at most ``warm_up_seconds`` while its
+        memory-mapped data is read into the page cache, so its first searches neither load it nor
+        share the disk with the read-ahead."""
         name = self.config.default_collection
         if not name:
             return
+        started = time.monotonic()
         try:
-            self.store.warm_up(name, timeout=0)
+            advised = self.store.warm_up(name, timeout=self.config.warm_up_seconds)
         except ParaseekError as error:  # not created yet, say: it opens when first searched
             log.warning("default collection not opened", extra={"collection": name, "reason": str(error)})
+            return
+        log.info("default collection open", extra={"collection": name, "read_ahead_bytes": advised,
+                                                   "seconds": round(time.monotonic() - started, 2)})
 
     @property
     def load_error(self) -> BaseException | None:

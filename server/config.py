@@ -36,7 +36,9 @@ class ServerConfig:
     concurrent text queries into one encoder call of at most ``max_batch`` texts, waiting at most
     ``max_wait_ms`` for company; large requests are encoded in turns of at most ``max_batch`` texts
     and ``max_batch_chars`` characters per call, so small requests never queue behind them.
-    ``threads`` sets torch's intra-op threads (``None`` leaves the default).
+    ``threads`` sets torch's intra-op threads (``None`` leaves the default). ``default_collection``
+    is opened before the server reports SERVING, which waits at most ``warm_up_seconds`` while the
+    embedded store reads its vectors and payloads into the page cache (0: not at all).
 
     Metrics: Prometheus text over HTTP at ``metrics_address`` (``HOST:PORT``), or on the gRPC
     address's host at ``metrics_port``; neither serves none. When bearer tokens are configured, the
@@ -57,6 +59,7 @@ class ServerConfig:
     dtype: str = "float32"
     model_memory_mb: int = 4096
     default_collection: str | None = None
+    warm_up_seconds: float = 30.0
     read_token: str | None = None
     admin_token: str | None = None
     tls_cert: Path | None = None
@@ -91,7 +94,7 @@ class ServerConfig:
                      "max_batch_chars", "max_rerank_clips", "max_embed_texts", "model_memory_mb"):
             if getattr(self, name) < 1:
                 raise InvalidArgument(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("cache_size", "metrics_port", "max_negatives", "max_wait_ms", "grace_seconds"):
+        for name in ("cache_size", "metrics_port", "max_negatives", "max_wait_ms", "grace_seconds", "warm_up_seconds"):
             if getattr(self, name) < 0:
                 raise InvalidArgument(f"{name} must not be negative, got {getattr(self, name)}")
         for name in ("max_audio_seconds", "max_request_seconds"):

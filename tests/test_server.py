@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -21,6 +22,7 @@ from paraseek.model.understanding import candidate_phrases
 from paraseek.server import SERVICE_NAME
 from paraseek.server.testing import build_collection, demo_clips, running_server
 from paraseek.storage import Hit, open_store
+from paraseek.storage.pagecache import mapped_files
 from paraseek.storage.shards import opened
 from paraseek.testing import tiny_paraspeechclap
 
@@ -299,13 +301,20 @@ def test_queries_follow_an_alias_swap(tmp_path, model, clips):
             assert result.collection == "swap_v2" and result.hits[0].payload["version"] == 2
 
 
-def test_the_default_collection_is_open_before_the_server_reports_ready(tmp_path, model, clips):
+def test_the_default_collection_is_open_and_read_ahead_before_the_server_reports_ready(tmp_path, model, clips,
+                                                                                      caplog):
     with open_store(tmp_path / "data") as store:
         build_collection(store, model, clips, "ready_v1", alias="ready")
     shard_dir = tmp_path / "data" / "collections" / "ready_v1"
     assert opened(shard_dir) is None
+    caplog.set_level(logging.INFO, logger="paraseek.server")
     with open_store(tmp_path / "data") as store, running_server(store, model, default_collection="ready") as server:
-        assert opened(shard_dir) is not None
+        entry = opened(shard_dir)
+        assert entry is not None
+        assert entry.warmer.wait(0)  # read ahead before serving, so first queries do not share the disk with it
+        [record] = [record for record in caplog.records if record.getMessage() == "default collection open"]
+        mapped_bytes = sum(path.stat().st_size for path in mapped_files(shard_dir / "shard"))
+        assert mapped_bytes > 0 and record.read_ahead_bytes == mapped_bytes
         with Client(server.address, timeout=20) as client:
             assert client.search("a voice", top_k=2).collection == "ready_v1"
     with (open_store(tmp_path / "data") as store, running_server(store, model, default_collection="absent") as server,
