@@ -18,7 +18,10 @@ and p99 latency (ms) and throughput (queries/s); then the cached p50 at one clie
 encoder's own limit, measured in the same run: queries/s when the encoder is fed full batches of
 fresh descriptions in-process (target >= 80 % of it), with the share of the machine's CPU time the
 server's process and the benchmark's own client process used during that run, and how busy the
-server's text encoder was and how fast it ran while busy. ``--json`` ends the output with one line
+server's text encoder was and how fast it ran while busy. The CPU the machine has bounds that
+throughput whatever the scheduling: the server's CPU per cached query (32 gRPC clients: request
+handling without encoding) plus the encoder's CPU per text alone, against the cores' time, is
+printed as the most the machine can answer. ``--json`` ends the output with one line
 ``{"<model>": {"cached_p50_ms": ..., "batched_qps_32": ..., "encoder_limit_qps": ..., ...}}``.
 
 Models: the default ``paraseek-mini`` and the real-size ParaSpeechCLAP text tower (Granite /
@@ -165,15 +168,16 @@ def build_collection(store: Any, model: Any, points: int) -> str:
     return name
 
 
-def encoder_limit(model: Any, seconds: float, batch: int = CONCURRENCY[-1]) -> float:
-    """Queries/s of the text encoder alone on full batches of ``batch`` fresh descriptions, in-process."""
+def encoder_limit(model: Any, seconds: float, batch: int = CONCURRENCY[-1]) -> tuple[float, float]:
+    """Queries/s of the text encoder alone on full batches of ``batch`` fresh descriptions, in-process,
+    and the CPU seconds it spent per text."""
     salt = fresh_salt()
     model.embed_text([description(i, salt + "w") for i in range(batch)])  # warm-up
-    encoded, started = 0, time.perf_counter()
+    encoded, started, cpu_started = 0, time.perf_counter(), time.process_time()
     while time.perf_counter() - started < seconds:
         model.embed_text([description(encoded + i, salt) for i in range(batch)])
         encoded += batch
-    return encoded / (time.perf_counter() - started)
+    return encoded / (time.perf_counter() - started), (time.process_time() - cpu_started) / encoded
 
 
 def bench_model(label: str, model: Any, store: Any, points: int, seconds: float, pool: Any) -> dict[str, float]:
@@ -218,8 +222,11 @@ def bench_model(label: str, model: Any, store: Any, points: int, seconds: float,
     cached = results[(True, True, 1)]
     on, off = results[(False, True, 32)], results[(False, False, 32)]
     batched, unbatched = len(on.latencies) / on.seconds, len(off.latencies) / off.seconds
-    limit = encoder_limit(model, seconds)
+    limit, encoder_cpu = encoder_limit(model, seconds)
     cores = os.cpu_count() or 1
+    handling = results[(True, True, 32)]
+    handling_cpu = handling.server_cpu / len(handling.latencies)
+    cpu_bound = cores / (encoder_cpu + handling_cpu)
     summary = {"points": points, "cached_p50_ms": round(float(np.percentile(cached.latencies, 50)) * 1000, 3),
                "cached_p99_ms": round(float(np.percentile(cached.latencies, 99)) * 1000, 3),
                "batched_qps_32": round(batched, 1), "unbatched_qps_32": round(unbatched, 1),
@@ -228,7 +235,10 @@ def bench_model(label: str, model: Any, store: Any, points: int, seconds: float,
                "server_cpu_share_32": round(on.server_cpu / (on.span * cores), 3),
                "client_cpu_share_32": round(on.client_cpu / (on.seconds * cores), 3),
                "encoder_busy_share_32": round(on.encoder_seconds / on.span, 3),
-               "encoder_texts_per_busy_second_32": round(on.encoded_texts / max(on.encoder_seconds, 1e-9), 1)}
+               "encoder_texts_per_busy_second_32": round(on.encoded_texts / max(on.encoder_seconds, 1e-9), 1),
+               "handling_cpu_ms_per_query_32": round(handling_cpu * 1000, 3),
+               "encoder_cpu_ms_per_text": round(encoder_cpu * 1000, 3),
+               "cpu_bound_qps": round(cpu_bound, 1), "cpu_bound_fraction_of_limit": round(cpu_bound / limit, 3)}
     print(f"  cached query p50 at 1 client (gRPC): {summary['cached_p50_ms']:.2f} ms (target <= 3 ms)")
     print(f"  32 uncached clients with batching (gRPC): {batched:.1f} q/s = {100 * batched / limit:.0f} % of the "
           f"encoder's batched limit {limit:.1f} q/s (target >= 80 %); without batching {unbatched:.1f} q/s")
@@ -236,6 +246,9 @@ def bench_model(label: str, model: Any, store: Any, points: int, seconds: float,
           f"time and the benchmark's gRPC client process {100 * summary['client_cpu_share_32']:.0f} %; the encoder "
           f"was busy {100 * summary['encoder_busy_share_32']:.0f} % of the time, embedding "
           f"{summary['encoder_texts_per_busy_second_32']:.0f} texts per busy second (alone, in full batches: {limit:.0f})")
+    print(f"  CPU per query: {summary['handling_cpu_ms_per_query_32']:.2f} ms of the server's for a cached one (32 "
+          f"clients), {summary['encoder_cpu_ms_per_text']:.2f} ms of the encoder's per text alone: {cores} cores answer "
+          f"at most {cpu_bound:.0f} uncached q/s = {100 * cpu_bound / limit:.0f} % of the encoder's limit")
     return summary
 
 
