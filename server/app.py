@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from threadpoolctl import threadpool_limits
 
 from paraseek.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument, ParaseekError
 from paraseek.model import EmbeddingModel, load_model
@@ -106,6 +107,7 @@ class ParaseekServer:
         self._loaded = threading.Event()
         self._load_error: BaseException | None = None
         self._stopped = False
+        self._blas_limits: threadpool_limits | None = None
 
     @property
     def address(self) -> str:
@@ -170,6 +172,10 @@ class ParaseekServer:
             self.http = _start_http(self, server)
         log.info("listening", extra={"address": self.address, "tls": config.tls_cert is not None,
                                      "auth": bool(config.tokens), "metrics_address": self.metrics_address})
+        # Requests run in parallel threads, each with small matrix products (explanations, query
+        # understanding): a multi-threaded BLAS in each makes them wait on one another, so numpy's
+        # BLAS runs one thread per request while the server runs (torch's threads are its own).
+        self._blas_limits = threadpool_limits(limits=1, user_api="blas")
         threading.Thread(target=self._load, name="paraseek-model-loader", daemon=True).start()
         return self
 
@@ -253,6 +259,8 @@ class ParaseekServer:
                 self.store.close()
             except (ParaseekError, OSError) as error:
                 log.error("the store did not close cleanly", extra={"error": f"{type(error).__name__}: {error}"})
+        if self._blas_limits is not None:
+            self._blas_limits.restore_original_limits()
         log.info("stopped")
 
     def __enter__(self) -> ParaseekServer:

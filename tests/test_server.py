@@ -13,6 +13,7 @@ import grpc
 import numpy as np
 import pytest
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from paraseek.audio import load_audio
 from paraseek.client import Client
@@ -322,6 +323,17 @@ def test_the_default_collection_is_open_and_read_ahead_before_the_server_reports
         with pytest.raises(CollectionNotFound):
             client.search("a voice")
         assert client.search("a voice", collection="ready", top_k=1).hits
+
+
+def test_numpy_runs_one_blas_thread_per_request_while_the_server_runs(tmp_path, model):
+    def blas_threads() -> set[int]:
+        return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+    with threadpool_limits(limits=2, user_api="blas"), open_store(tmp_path / "data") as store:
+        assert blas_threads() == {2}
+        with running_server(store, model):
+            assert blas_threads() == {1}
+        assert blas_threads() == {2}  # given back when the server stops
 
 
 def test_reflection_lists_the_services(server):
