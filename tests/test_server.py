@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import socket
 import threading
@@ -334,6 +335,14 @@ def test_numpy_runs_one_blas_thread_per_request_while_the_server_runs(tmp_path, 
         with running_server(store, model):
             assert blas_threads() == {1}
         assert blas_threads() == {2}  # given back when the server stops
+
+
+def test_start_up_objects_stay_out_of_full_collections_while_the_server_runs(tmp_path, model):
+    with open_store(tmp_path / "data") as store:
+        with running_server(store, model):
+            frozen = gc.get_freeze_count()
+            assert frozen > 10_000  # the modules and the model, not walked by the collector's full passes
+        assert gc.get_freeze_count() == 0  # back under the collector once the server stops
 
 
 def test_reflection_lists_the_services(server):
