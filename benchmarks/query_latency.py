@@ -36,6 +36,7 @@ encoder does the same work.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import multiprocessing
 import os
@@ -180,6 +181,30 @@ def encoder_limit(model: Any, seconds: float, batch: int = CONCURRENCY[-1]) -> t
     return encoded / (time.perf_counter() - started), (time.process_time() - cpu_started) / encoded
 
 
+class FullCollections:
+    """Times the garbage collector's full (oldest-generation) passes within its ``with`` blocks (every
+    thread waits during one)."""
+
+    def __init__(self) -> None:
+        self.pauses: list[float] = []
+        self._started = 0.0
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses.append(time.perf_counter() - self._started)
+
+    def __enter__(self) -> FullCollections:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+
 def bench_model(label: str, model: Any, store: Any, points: int, seconds: float, pool: Any) -> dict[str, float]:
     from paraseek.server import ParaseekServer, ServerConfig
     from paraseek.server.engine import Scope, SearchOptions
@@ -189,6 +214,7 @@ def bench_model(label: str, model: Any, store: Any, points: int, seconds: float,
     print(f"\n{label}: {model.name}, {model.embedding_dim}-d, {points} points, filter {WHERE!r}, top 10")
     print(f"{'cache':>5} {'batch':>5} {'clients':>7} | {'gRPC p50':>8} {'p99':>8} {'q/s':>8} |"
           f" {'local p50':>9} {'p99':>8} {'q/s':>8}")
+    collections = FullCollections()
     for cache in (True, False):
         for batching in (True, False):
             config = ServerConfig(address="127.0.0.1:0", cache_size=10_000 if cache else 0, batching=batching,
@@ -206,15 +232,17 @@ def bench_model(label: str, model: Any, store: Any, points: int, seconds: float,
                 encoder_seconds = ("paraseek_text_encoder_seconds_total", {"model": model.name})
                 encoding_before = server.metrics.value(*encoder_seconds)
                 texts_before = server.metrics.value("paraseek_text_batch_size_sum")
-                latencies, elapsed, client_cpu = pool.apply(grpc_load,
-                                                            (server.address, collection, clients, seconds, cache, salt))
-                remote = Measurement(latencies, elapsed, time.perf_counter() - wall_started,
-                                     time.process_time() - server_started, client_cpu,
-                                     server.metrics.value(*encoder_seconds) - encoding_before,
-                                     server.metrics.value("paraseek_text_batch_size_sum") - texts_before)
-                local = Measurement(*_load(lambda text: engine.search(text, options, Scope()),  # noqa: B023  runs within this pass
-                                           clients, seconds, cache,
-                                           salt + "l"))
+                with collections:
+                    latencies, elapsed, client_cpu = pool.apply(grpc_load,
+                                                                (server.address, collection, clients, seconds, cache,
+                                                                 salt))
+                    remote = Measurement(latencies, elapsed, time.perf_counter() - wall_started,
+                                         time.process_time() - server_started, client_cpu,
+                                         server.metrics.value(*encoder_seconds) - encoding_before,
+                                         server.metrics.value("paraseek_text_batch_size_sum") - texts_before)
+                    local = Measurement(*_load(lambda text: engine.search(text, options, Scope()),  # noqa: B023  runs within this pass
+                                               clients, seconds, cache,
+                                               salt + "l"))
                 results[(cache, batching, clients)] = remote
                 print(f"{'on' if cache else 'off':>5} {'on' if batching else 'off':>5} {clients:>7} | {remote.row()} |"
                       f"  {local.row()}")
@@ -238,7 +266,9 @@ def bench_model(label: str, model: Any, store: Any, points: int, seconds: float,
                "encoder_texts_per_busy_second_32": round(on.encoded_texts / max(on.encoder_seconds, 1e-9), 1),
                "handling_cpu_ms_per_query_32": round(handling_cpu * 1000, 3),
                "encoder_cpu_ms_per_text": round(encoder_cpu * 1000, 3),
-               "cpu_bound_qps": round(cpu_bound, 1), "cpu_bound_fraction_of_limit": round(cpu_bound / limit, 3)}
+               "cpu_bound_qps": round(cpu_bound, 1), "cpu_bound_fraction_of_limit": round(cpu_bound / limit, 3),
+               "gc_full_passes": len(collections.pauses),
+               "gc_full_pass_max_ms": round(max(collections.pauses, default=0.0) * 1000, 1)}
     print(f"  cached query p50 at 1 client (gRPC): {summary['cached_p50_ms']:.2f} ms (target <= 3 ms)")
     print(f"  32 uncached clients with batching (gRPC): {batched:.1f} q/s = {100 * batched / limit:.0f} % of the "
           f"encoder's batched limit {limit:.1f} q/s (target >= 80 %); without batching {unbatched:.1f} q/s")
@@ -249,6 +279,8 @@ def bench_model(label: str, model: Any, store: Any, points: int, seconds: float,
     print(f"  CPU per query: {summary['handling_cpu_ms_per_query_32']:.2f} ms of the server's for a cached one (32 "
           f"clients), {summary['encoder_cpu_ms_per_text']:.2f} ms of the encoder's per text alone: {cores} cores answer "
           f"at most {cpu_bound:.0f} uncached q/s = {100 * cpu_bound / limit:.0f} % of the encoder's limit")
+    print(f"  the garbage collector's full passes in this process while queries ran: {len(collections.pauses)}, the "
+          f"longest {summary['gc_full_pass_max_ms']:.1f} ms (every thread waits during one)")
     return summary
 
 
