@@ -45,6 +45,12 @@ def synth(out_dir: Path, n_clips: int, seed: int, workers: int | None, styles: s
 @click.option("--init-checkpoint", type=str, default=None, help="Start from these weights (path or hf-hub:owner/repo).")
 @click.option("--init-weight", type=click.FloatRange(0.0, 1.0, max_open=True), default=None,
               help="Share of --init-checkpoint's weights in the final weights (weight-space ensemble).")
+@click.option("--distill-group", "distill_groups", multiple=True,
+              help="Repeatable: a style group whose tag scores follow --init-checkpoint's while training.")
+@click.option("--distill-weight", type=click.FloatRange(min=0.0), default=None,
+              help="Weight of the --distill-group loss (0 disables it).")
+@click.option("--distill-temperature", type=click.FloatRange(min=0.0, min_open=True), default=None,
+              help="Softens both models' tag distributions so margins, not only decisions, are matched.")
 @click.option("--audio-root", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="ParaSpeechCaps-style manifests: folder holding {source}/{relative_audio_path}.")
 @click.option("--val-manifest", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -77,7 +83,7 @@ def train(recipe: str | None, work_dir: Path | None, install: bool, manifest: Pa
     from paraseek.training.train import TrainSettings, install_weights, run_recipe
     from paraseek.training.train import train as run_training
 
-    overrides: dict[str, Any] = {k: v for k, v in options.items() if v is not None}
+    overrides: dict[str, Any] = {k: v for k, v in options.items() if v is not None and v != ()}
     for key in ("init_checkpoint", "audio_root", "val_manifest"):
         if key in overrides:
             overrides[key] = str(overrides[key])

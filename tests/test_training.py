@@ -18,9 +18,17 @@ from paraseek.errors import InvalidArgument
 from paraseek.model import load_model
 from paraseek.testing import tiny_paraspeechclap_config, tone, write_audio
 from paraseek.training.data import Augmentation, Example
-from paraseek.training.losses import info_nce, tag_classification_loss
+from paraseek.training.losses import distillation_loss, info_nce, tag_classification_loss
 from paraseek.training.sampler import BalancedBatchSampler, rare_tags, sample_weights, tag_weights
-from paraseek.training.train import TrainSettings, lr_schedule, same_style_targets, train, weight_space_ensemble
+from paraseek.training.train import (
+    GroupTeacher,
+    TextEmbedder,
+    TrainSettings,
+    lr_schedule,
+    same_style_targets,
+    train,
+    weight_space_ensemble,
+)
 
 # --- augmentation --------------------------------------------------------------------------------
 
@@ -60,6 +68,22 @@ def test_info_nce_uniform_scores_give_log_batch_size() -> None:
 def test_info_nce_swapped_pairs_cost_more_than_matched() -> None:
     audio = torch.eye(3)
     assert float(info_nce(audio, audio[[1, 0, 2]], 5.0)) > float(info_nce(audio, audio, 5.0))
+
+
+def test_distillation_loss_is_the_kl_divergence_from_the_teacher() -> None:
+    teacher = torch.tensor([[2.0, 0.0], [0.0, 0.0]])
+    assert float(distillation_loss(teacher, teacher)) == pytest.approx(0.0, abs=1e-7)
+    p = 1 / (1 + math.exp(-2.0))  # the teacher's first row: (p, 1 - p); the student's: (1 - p, p)
+    first = p * math.log(p / (1 - p)) + (1 - p) * math.log((1 - p) / p)
+    second = 0.5 * math.log(0.5 / (1 - p)) + 0.5 * math.log(0.5 / p)  # uniform teacher, student as row one flipped
+    student = torch.tensor([[0.0, 2.0], [0.0, 2.0]])
+    assert float(distillation_loss(student, teacher)) == pytest.approx((first + second) / 2, rel=1e-6)
+    # at temperature 2 the logits are halved and the divergence is scaled by 4
+    q = 1 / (1 + math.exp(-1.0))
+    soft_first = q * math.log(q / (1 - q)) + (1 - q) * math.log((1 - q) / q)
+    soft_second = 0.5 * math.log(0.5 / (1 - q)) + 0.5 * math.log(0.5 / q)
+    expected = 4 * (soft_first + soft_second) / 2
+    assert float(distillation_loss(student, teacher, temperature=2.0)) == pytest.approx(expected, rel=1e-6)
 
 
 def test_soft_targets_of_identical_styles() -> None:
@@ -217,6 +241,40 @@ def test_fine_tuning_ends_in_the_ensemble_with_its_initial_weights(tmp_path: Pat
     assert not torch.allclose(written["audio_projection.linear1.weight"], trained["audio_projection.linear1.weight"])
     with pytest.raises(InvalidArgument):
         train(dataclasses.replace(settings, init_checkpoint=None))
+
+
+def test_the_group_teacher_scores_a_copy_of_itself_as_agreeing(tmp_path: Path) -> None:
+    config = tiny_paraspeechclap_config()
+    groups = {"pitch": ["low-pitched", "high-pitched"]}
+    prompts = ("A {} voice.", "{} speech")
+    frozen = load_model(config=config, random_init=True)
+    student = load_model(config=config, random_init=True)
+    student.network.eval()  # type: ignore[attr-defined]
+    texts = [p.format(tag) for p in prompts for tag in groups["pitch"]]
+    teacher = GroupTeacher(frozen, TextEmbedder(student, texts), groups, prompts)  # type: ignore[arg-type]
+    waves = torch.from_numpy(np.stack([tone(1.0, frequency=f, seed=i) for i, f in enumerate((110.0, 400.0))]))
+    mask = torch.ones_like(waves, dtype=torch.long)
+
+    with torch.no_grad():
+        pooled = student._pool_audio(waves, mask)  # type: ignore[attr-defined]
+        same = torch.nn.functional.normalize(student._project_audio(pooled).float(), dim=-1)  # type: ignore[attr-defined]
+        assert float(teacher.loss(waves, mask, same, teacher.teacher_scale)) == pytest.approx(0.0, abs=1e-6)
+        low, high = teacher.student_text(["A low-pitched voice.", "A high-pitched voice."])
+        certain_low = torch.nn.functional.normalize(low - high, dim=-1).expand_as(same)  # scores low over high
+        assert float(teacher.loss(waves, mask, certain_low, torch.tensor(100.0))) > 1e-3
+
+
+def test_fine_tuning_can_keep_the_initial_models_judgement_of_a_group(tmp_path: Path) -> None:
+    config = tiny_paraspeechclap_config()
+    init = tmp_path / "init.pt"
+    torch.save(load_model(config=config, random_init=True).network.state_dict(), init)  # type: ignore[attr-defined]
+    settings = tiny_settings(tmp_path, init_checkpoint=str(init), distill_groups=("pitch",), distill_weight=2.0)
+    train(settings)
+    log = [json.loads(line) for line in (Path(settings.out_dir) / "log.jsonl").read_text().splitlines()]
+    distilled = [record["distillation"] for record in log if "distillation" in record]
+    assert len(distilled) == 2 and all(math.isfinite(value) and value >= 0 for value in distilled)
+    with pytest.raises(InvalidArgument, match="init_checkpoint"):
+        train(dataclasses.replace(settings, init_checkpoint=None, out_dir=str(tmp_path / "other")))
 
 
 @pytest.mark.slow

@@ -44,3 +44,16 @@ def tag_classification_loss(audio: torch.Tensor, tag_embeddings: torch.Tensor, l
     weights = known.to(logits.dtype).expand_as(logits)
     losses = nn.functional.binary_cross_entropy_with_logits(logits, targets, weight=weights, reduction="none")
     return losses.sum() / weights.sum().clamp(min=1.0)
+
+
+def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """``temperature²·KL(teacher || student)`` of the logits divided by ``temperature``, over the last axis
+    (one style group's tags), averaged over the other axes.
+
+    A temperature above 1 softens near-certain distributions, so the student matches the teacher's
+    margins, not only its decisions (Hinton et al. 2015); the ``temperature²`` factor keeps the
+    gradients' size independent of it.
+    """
+    teacher = (teacher_logits / temperature).log_softmax(dim=-1)
+    student = (student_logits / temperature).log_softmax(dim=-1)
+    return temperature**2 * (teacher.exp() * (teacher - student)).sum(dim=-1).mean()

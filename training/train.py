@@ -15,6 +15,12 @@ Outputs in ``out_dir``: ``checkpoint-last.pt`` (network, optimizer, scheduler, s
 automatically), ``weights.pt`` (a plain state dict for ``load_model(checkpoint=...)``),
 ``log.jsonl`` (loss and validation metrics) and ``metrics.json`` (final validation).
 
+Fine-tuning can keep the initial model's judgement of chosen style groups (``distill_groups``,
+``distill_weight``): a frozen copy of the initial model scores every batch against those groups'
+tag prompts, and the KL divergence from its tag distribution to the trained model's is added to
+the loss (knowledge distillation, Hinton et al. 2015), so a group the initial model already
+judges well keeps its decision boundary while the rest of the model learns new styles.
+
 Fine-tuning can end in a weight-space ensemble with the initial weights (``init_weight``; Wortsman
 et al. 2022, "Robust fine-tuning of zero-shot models"): ``weights.pt`` and the final validation
 are then ``(1 - init_weight) * trained + init_weight * initial``, which keeps more of the initial
@@ -41,9 +47,10 @@ from paraseek.errors import InvalidArgument
 from paraseek.model import load_model
 from paraseek.model.encoder import TorchDualEncoder
 from paraseek.model.hub import PACKAGE_DIR
+from paraseek.model.zeroshot import ZERO_SHOT_PROMPT
 from paraseek.training.data import Augmentation, ClipDataset, Example, collate, load_examples
 from paraseek.training.eval import evaluate_examples
-from paraseek.training.losses import clamped_scale, info_nce, tag_classification_loss
+from paraseek.training.losses import clamped_scale, distillation_loss, info_nce, tag_classification_loss
 from paraseek.training.sampler import BalancedBatchSampler
 
 #: Paraphrase prompts through which each tag is embedded for the classification loss.
@@ -66,6 +73,9 @@ class TrainSettings:
     model: str = "paraseek-mini"
     init_checkpoint: str | None = None  # fine-tune from these weights (path or hf-hub:owner/repo)
     init_weight: float = 0.0  # share of init_checkpoint's weights in the final weights (weight-space ensemble)
+    distill_groups: tuple[str, ...] = ()  # groups whose tag scores follow init_checkpoint's (knowledge distillation)
+    distill_weight: float = 0.0
+    distill_temperature: float = 1.0
     audio_root: str | None = None
     val_manifest: str | None = None  # default: the manifest's "test" split
     val_max_clips: int = 400
@@ -225,6 +235,45 @@ class ContrastiveStep(nn.Module):
         return audio, text, tags, clamped_scale(self.network.get_parameter("log_logit_scale").float())
 
 
+class GroupTeacher:
+    """A frozen copy of the initial model and its tag-prompt logits for the distilled groups.
+
+    ``logits(model, audio)`` gives the trained model's (heads, b, tags) logits for the same prompts;
+    ``targets(waves, mask)`` the frozen model's, per distilled group.
+    """
+
+    def __init__(self, teacher: TorchDualEncoder, student_text: TextEmbedder, groups: dict[str, list[str]],
+                 prompts: Sequence[str], temperature: float = 1.0) -> None:
+        self.teacher = teacher
+        self.temperature = temperature
+        self.teacher.network.eval().requires_grad_(False)
+        self.groups = groups
+        self.prompts = {group: [prompt.format(tag) for prompt in prompts for tag in tags]
+                        for group, tags in groups.items()}
+        self.heads = len(prompts)
+        self.student_text = student_text
+        teacher_text = TextEmbedder(teacher, [p for texts in self.prompts.values() for p in texts])
+        with torch.no_grad():
+            self.teacher_tags = {group: teacher_text(texts) for group, texts in self.prompts.items()}
+            self.teacher_scale = clamped_scale(teacher.network.get_parameter("log_logit_scale").float())
+
+    def _logits(self, audio: torch.Tensor, tags: torch.Tensor, scale: torch.Tensor, group: str) -> torch.Tensor:
+        heads = tags.view(self.heads, len(self.groups[group]), -1)
+        return scale * torch.einsum("bd,htd->hbt", audio, heads)
+
+    def loss(self, waves: torch.Tensor, mask: torch.Tensor, audio: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+        """Mean over the distilled groups of KL(frozen model's tag distribution || trained model's)."""
+        with torch.no_grad():
+            pooled = self.teacher._pool_audio(waves, mask)
+            teacher_audio = nn.functional.normalize(self.teacher._project_audio(pooled).float(), dim=-1)
+        losses = []
+        for group, texts in self.prompts.items():
+            teacher_logits = self._logits(teacher_audio, self.teacher_tags[group], self.teacher_scale, group)
+            student_logits = self._logits(audio, self.student_text(texts), scale, group)
+            losses.append(distillation_loss(student_logits, teacher_logits, self.temperature))
+        return torch.stack(losses).mean()
+
+
 class TagTargets:
     """Flattened (group, tag) list of the style groups and per-example label / known matrices."""
 
@@ -354,7 +403,20 @@ def train(settings: TrainSettings) -> dict[str, Any]:
     loader = torch.utils.data.DataLoader(dataset, batch_sampler=sampler, collate_fn=collate,
                                          num_workers=settings.workers, persistent_workers=settings.workers > 0)
     targets = TagTargets(groups, settings.tag_prompts) if settings.classification_weight > 0 else None
-    text = TextEmbedder(model, [c for e in train_examples for c in e.captions] + (targets.prompts if targets else []))
+    distilled = {group: groups[group] for group in settings.distill_groups}
+    distill_prompts = [prompt.format(tag) for prompt in (*settings.tag_prompts, ZERO_SHOT_PROMPT)
+                       for tags in distilled.values() for tag in tags]
+    text = TextEmbedder(model, [c for e in train_examples for c in e.captions] + (targets.prompts if targets else [])
+                        + distill_prompts)
+    teacher = None
+    if settings.distill_weight > 0 and distilled:
+        if settings.init_checkpoint is None:
+            raise InvalidArgument("distillation needs init_checkpoint (the model whose judgement is kept)")
+        frozen = load_model(settings.model, checkpoint=settings.init_checkpoint, device=str(device))
+        if not isinstance(frozen, TorchDualEncoder):
+            raise InvalidArgument(f"{settings.model} is not a trainable torch model")
+        teacher = GroupTeacher(frozen, text, distilled, (*settings.tag_prompts, ZERO_SHOT_PROMPT),
+                               settings.distill_temperature)
 
     network = model.network
     network.train()
@@ -415,6 +477,10 @@ def train(settings: TrainSettings) -> dict[str, Any]:
                 classification = tag_classification_loss(audio, heads, labels.to(device), known.to(device), scale)
                 loss = loss + settings.classification_weight * classification
                 record["classification"] = float(classification.detach())
+            if teacher is not None:
+                distillation = teacher.loss(waves.to(device), mask.to(device), audio, scale)
+                loss = loss + settings.distill_weight * distillation
+                record["distillation"] = float(distillation.detach())
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if settings.grad_clip:
