@@ -67,12 +67,12 @@ def test_reindex_onto_another_model_moves_live_queries_without_a_failed_request(
     runner = CliRunner()
     common = ["index", str(folder), "--collection", "voices", "--data-dir", str(data), "--workers", "0",
               "--threads", "1", "--json"]
-    first = runner.invoke(cli, common)  # paraseek-mini, the server's default model
+    first = runner.invoke(cli, common)  # the default model, also the server's
     assert first.exit_code == 0, first.output
     text = "a calm low voice"
     with open_store(data) as store, running_server(store, mini, http_address="127.0.0.1:0") as server, \
             Client(server.address, timeout=20) as client:
-        assert client.search(text, collection="voices").model == "paraseek-mini"
+        assert client.search(text, collection="voices").model == mini.name
         seen: list[tuple[str, str]] = []
         failures: list[BaseException] = []
         swapped, stop = threading.Event(), threading.Event()
@@ -101,7 +101,7 @@ def test_reindex_onto_another_model_moves_live_queries_without_a_failed_request(
         summary = json.loads(reindex.stdout.strip().splitlines()[-1])
         assert (summary["collection"], summary["swapped"]) == ("voices_v2", True)
         assert failures == []
-        assert set(seen) == {("voices_v1", "paraseek-mini"), ("voices_v2", "paraspeechclap-tiny")}
+        assert set(seen) == {("voices_v1", mini.name), ("voices_v2", "paraspeechclap-tiny")}
         first_new = seen.index(("voices_v2", "paraspeechclap-tiny"))
         assert all(entry == ("voices_v2", "paraspeechclap-tiny") for entry in seen[first_new:])
 
@@ -116,13 +116,13 @@ def test_reindex_onto_another_model_moves_live_queries_without_a_failed_request(
         info = server_info(server.address)
         listed = {(m.name, m.fingerprint): m for m in info.models}
         assert [m.is_default for m in info.models] == [True, False]
-        assert listed["paraseek-mini", mini.fingerprint].collections == ["voices_v1"]
+        assert listed[mini.name, mini.fingerprint].collections == ["voices_v1"]
         new = listed["paraspeechclap-tiny", tiny.fingerprint]
         assert new.loaded and new.collections == ["voices_v2"] and new.memory_bytes == tiny.memory_bytes
-        assert info.model == "paraseek-mini"  # collection-less calls keep the default model
-        assert embedding_model(server.address) == "paraseek-mini"
+        assert info.model == mini.name  # collection-less calls keep the default model
+        assert embedding_model(server.address) == mini.name
         http_info = httpx.get(f"{server.http.url}/api/v1/info", timeout=20).json()
-        assert [(m["name"], m["loaded"]) for m in http_info["models"]] == [("paraseek-mini", True),
+        assert [(m["name"], m["loaded"]) for m in http_info["models"]] == [(mini.name, True),
                                                                           ("paraspeechclap-tiny", True)]
 
 
@@ -188,7 +188,8 @@ def test_a_recorded_source_that_now_loads_other_weights_is_a_model_mismatch(tmp_
             client.search("a voice", collection="built")
 
 
-def test_a_reindex_in_another_process_moves_live_queries_without_a_failed_request(tmp_path, clips, tiny_model_files):
+def test_a_reindex_in_another_process_moves_live_queries_without_a_failed_request(tmp_path, clips, mini,
+                                                                                  tiny_model_files):
     """The deployment itself: ``paraseek serve`` keeps answering while ``paraseek index --reindex`` runs beside it."""
     config, checkpoint = tiny_model_files
     data = tmp_path / "data"
@@ -210,9 +211,9 @@ def test_a_reindex_in_another_process_moves_live_queries_without_a_failed_reques
         searcher = threading.Thread(target=search_continuously)
         searcher.start()
         try:
-            reindex = subprocess.run([*index, "--reindex"], capture_output=True, text=True, timeout=300)  # paraseek-mini
+            reindex = subprocess.run([*index, "--reindex"], capture_output=True, text=True, timeout=300)  # the default
             deadline = time.monotonic() + 60
-            while (not models or models[-1] != "paraseek-mini") and time.monotonic() < deadline:
+            while (not models or models[-1] != mini.name) and time.monotonic() < deadline:
                 time.sleep(0.05)
         finally:
             stop.set()
@@ -220,6 +221,6 @@ def test_a_reindex_in_another_process_moves_live_queries_without_a_failed_reques
     assert reindex.returncode == 0, reindex.stderr
     assert failures == []
     assert models[0] == "paraspeechclap-tiny"
-    assert models[-1] == "paraseek-mini"
-    first_new = models.index("paraseek-mini")
-    assert set(models[first_new:]) == {"paraseek-mini"}  # once moved, queries never go back
+    assert models[-1] == mini.name
+    first_new = models.index(mini.name)
+    assert set(models[first_new:]) == {mini.name}  # once moved, queries never go back
