@@ -21,7 +21,10 @@ server's process and the benchmark's own client process used during that run, an
 server's text encoder was and how fast it ran while busy. The CPU the machine has bounds that
 throughput whatever the scheduling: the server's CPU per cached query (32 gRPC clients: request
 handling without encoding) plus the encoder's CPU per text alone, against the cores' time, is
-printed as the most the machine can answer. ``--json`` ends the output with one line
+printed as the most the machine can answer. With 32 clients each waiting for its answer, the
+server's encoder calls hold fewer than 32 texts (those that arrived during the previous call), and
+the encoder embeds fewer texts per second in smaller batches, so the encoder alone is also measured
+at the mean batch size the server formed, beside the server's throughput. ``--json`` ends the output with one line
 ``{"<model>": {"cached_p50_ms": ..., "batched_qps_32": ..., "encoder_limit_qps": ..., ...}}``.
 
 Models: the default ``paraseek-mini`` and the real-size ParaSpeechCLAP text tower (Granite /
@@ -99,6 +102,7 @@ class Measurement:
     client_cpu: float = 0.0
     encoder_seconds: float = 0.0
     encoded_texts: float = 0.0
+    encoder_calls: float = 0.0
 
     def row(self) -> str:
         ms = np.asarray(self.latencies) * 1000.0
@@ -232,6 +236,7 @@ def bench_model(label: str, model: Any, store: Any, points: int, seconds: float,
                 encoder_seconds = ("paraseek_text_encoder_seconds_total", {"model": model.name})
                 encoding_before = server.metrics.value(*encoder_seconds)
                 texts_before = server.metrics.value("paraseek_text_batch_size_sum")
+                calls_before = server.metrics.value("paraseek_text_batch_size_count")
                 with collections:
                     latencies, elapsed, client_cpu = pool.apply(grpc_load,
                                                                 (server.address, collection, clients, seconds, cache,
@@ -239,7 +244,8 @@ def bench_model(label: str, model: Any, store: Any, points: int, seconds: float,
                     remote = Measurement(latencies, elapsed, time.perf_counter() - wall_started,
                                          time.process_time() - server_started, client_cpu,
                                          server.metrics.value(*encoder_seconds) - encoding_before,
-                                         server.metrics.value("paraseek_text_batch_size_sum") - texts_before)
+                                         server.metrics.value("paraseek_text_batch_size_sum") - texts_before,
+                                         server.metrics.value("paraseek_text_batch_size_count") - calls_before)
                     local = Measurement(*_load(lambda text: engine.search(text, options, Scope()),  # noqa: B023  runs within this pass
                                                clients, seconds, cache,
                                                salt + "l"))
@@ -251,6 +257,8 @@ def bench_model(label: str, model: Any, store: Any, points: int, seconds: float,
     on, off = results[(False, True, 32)], results[(False, False, 32)]
     batched, unbatched = len(on.latencies) / on.seconds, len(off.latencies) / off.seconds
     limit, encoder_cpu = encoder_limit(model, seconds)
+    served_batch = on.encoded_texts / max(on.encoder_calls, 1.0)
+    limit_at_served, _ = encoder_limit(model, seconds, batch=max(1, round(served_batch)))
     cores = os.cpu_count() or 1
     handling = results[(True, True, 32)]
     handling_cpu = handling.server_cpu / len(handling.latencies)
@@ -267,6 +275,9 @@ def bench_model(label: str, model: Any, store: Any, points: int, seconds: float,
                "handling_cpu_ms_per_query_32": round(handling_cpu * 1000, 3),
                "encoder_cpu_ms_per_text": round(encoder_cpu * 1000, 3),
                "cpu_bound_qps": round(cpu_bound, 1), "cpu_bound_fraction_of_limit": round(cpu_bound / limit, 3),
+               "served_batch_mean_32": round(served_batch, 1),
+               "encoder_qps_at_served_batch": round(limit_at_served, 1),
+               "fraction_of_served_batch_limit": round(batched / limit_at_served, 3),
                "gc_full_passes": len(collections.pauses),
                "gc_full_pass_max_ms": round(max(collections.pauses, default=0.0) * 1000, 1)}
     print(f"  cached query p50 at 1 client (gRPC): {summary['cached_p50_ms']:.2f} ms (target <= 3 ms)")
@@ -276,6 +287,9 @@ def bench_model(label: str, model: Any, store: Any, points: int, seconds: float,
           f"time and the benchmark's gRPC client process {100 * summary['client_cpu_share_32']:.0f} %; the encoder "
           f"was busy {100 * summary['encoder_busy_share_32']:.0f} % of the time, embedding "
           f"{summary['encoder_texts_per_busy_second_32']:.0f} texts per busy second (alone, in full batches: {limit:.0f})")
+    print(f"  the server's encoder calls held {served_batch:.1f} texts on average; the encoder alone on batches of "
+          f"{max(1, round(served_batch))} embeds {limit_at_served:.1f} texts/s, so the server reached "
+          f"{100 * batched / limit_at_served:.0f} % of what batches of that size allow")
     print(f"  CPU per query: {summary['handling_cpu_ms_per_query_32']:.2f} ms of the server's for a cached one (32 "
           f"clients), {summary['encoder_cpu_ms_per_text']:.2f} ms of the encoder's per text alone: {cores} cores answer "
           f"at most {cpu_bound:.0f} uncached q/s = {100 * cpu_bound / limit:.0f} % of the encoder's limit")
