@@ -304,7 +304,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="measuring time per configuration")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch intra-op threads of the server")
     parser.add_argument("--models", default="mini,granite", help="comma-separated: mini, granite")
-    parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"], help="model weights and compute")
+    parser.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16"],
+                        help="model weights and compute (auto, the server's default: bfloat16 where the CPU runs it "
+                             "natively)")
     parser.add_argument("--data-dir", type=Path, default=None, help="keep the built collections here for re-runs")
     parser.add_argument("--json", action="store_true", help="end with one JSON line of each model's summary")
     args = parser.parse_args()
@@ -316,7 +318,9 @@ def main() -> None:
     from paraseek.testing import minilm_tokenizer_dir
 
     torch.set_num_threads(args.threads)
-    print(f"torch threads {args.threads}, {args.dtype}, cpu cores {os.cpu_count()}, {args.seconds} s per configuration")
+    from paraseek.model.factory import resolve_dtype
+
+    print(f"torch threads {args.threads}, {resolve_dtype(args.dtype, 'cpu')} ({args.dtype}), cpu cores {os.cpu_count()}, {args.seconds} s per configuration")
     pool = multiprocessing.get_context("spawn").Pool(1)
     summaries: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as scratch, open_store(args.data_dir or Path(scratch)) as store:

@@ -40,8 +40,9 @@ def check_model_source(model: str | None, checkpoint: str | None, random_init: b
 @click.option("--checkpoint", default=None, help="Weights file or hf-hub:owner/repo for --model.")
 @click.option("--random-init", is_flag=True, help="Seeded random weights instead of a checkpoint (benchmarks).")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
-@click.option("--dtype", type=click.Choice(list(PRECISIONS)), default="float32", show_default=True,
-              help="Text and audio encoder precision (auto: bfloat16 where the device runs it natively).")
+@click.option("--dtype", type=click.Choice(list(PRECISIONS)), default="auto", show_default=True,
+              help="Text and audio encoder precision (auto: bfloat16 where the device runs it natively, else "
+                   "float32).")
 @click.option("--model-memory-mb", type=click.IntRange(min=1), default=4096, show_default=True,
               envvar="PARASEEK_MODEL_MEMORY_MB",
               help="Memory the loaded models may take together. A collection built with another model than "

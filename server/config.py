@@ -36,7 +36,8 @@ class ServerConfig:
     concurrent text queries into one encoder call of at most ``max_batch`` texts, waiting at most
     ``max_wait_ms`` for company; large requests are encoded in turns of at most ``max_batch`` texts
     and ``max_batch_chars`` characters per call, so small requests never queue behind them.
-    ``threads`` sets torch's intra-op threads (``None`` leaves the default). ``default_collection``
+    ``dtype`` is the models' precision: ``auto`` (bfloat16 where ``device`` runs it natively, else
+    float32), ``float32`` or ``bfloat16``. ``threads`` sets torch's intra-op threads (``None`` leaves the default). ``default_collection``
     is opened before the server reports SERVING, which waits at most ``warm_up_seconds`` while the
     embedded store reads its vectors and payloads into the page cache (0: not at all).
 
@@ -56,7 +57,7 @@ class ServerConfig:
     model: str | None = None
     checkpoint: str | None = None
     device: str = "cpu"
-    dtype: str = "float32"
+    dtype: str = "auto"
     model_memory_mb: int = 4096
     default_collection: str | None = None
     warm_up_seconds: float = 30.0
