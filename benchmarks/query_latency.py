@@ -185,6 +185,27 @@ def encoder_limit(model: Any, seconds: float, batch: int = CONCURRENCY[-1]) -> t
     return encoded / (time.perf_counter() - started), (time.process_time() - cpu_started) / encoded
 
 
+def float32_baseline(model: Any, baseline: Any, summary: dict[str, float], seconds: float) -> dict[str, float]:
+    """The same text encoder in float32, measured beside the run's precision: its batched limit, one
+    text's latency at each precision, and the lowest cosine between the two precisions' embeddings."""
+    texts = [description(i, fresh_salt()) for i in range(CONCURRENCY[-1])]
+    ours, theirs = model.embed_text(texts), baseline.embed_text(texts)
+    cosine = float(np.min(np.sum(ours * theirs, axis=1)
+                          / (np.linalg.norm(ours, axis=1) * np.linalg.norm(theirs, axis=1))))
+    limit, _ = encoder_limit(baseline, seconds)
+    single, _ = encoder_limit(model, seconds, batch=1)
+    single_baseline, _ = encoder_limit(baseline, seconds, batch=1)
+    result = {"float32_encoder_limit_qps": round(limit, 1),
+              "encoder_limit_vs_float32": round(summary["encoder_limit_qps"] / limit, 2),
+              "single_text_ms": round(1000 / single, 2), "float32_single_text_ms": round(1000 / single_baseline, 2),
+              "float32_cosine_min": round(cosine, 6)}
+    print(f"  the same encoder in float32, this run: batched limit {limit:.1f} q/s "
+          f"({model.dtype} gives {result['encoder_limit_vs_float32']:.2f}x that), one text "
+          f"{result['float32_single_text_ms']:.1f} ms against {result['single_text_ms']:.1f} ms; "
+          f"cosine between the two >= {cosine:.6f}")
+    return result
+
+
 class FullCollections:
     """Times the garbage collector's full (oldest-generation) passes within its ``with`` blocks (every
     thread waits during one)."""
@@ -320,25 +341,27 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     from paraseek.model.factory import resolve_dtype
 
-    print(f"torch threads {args.threads}, {resolve_dtype(args.dtype, 'cpu')} ({args.dtype}), cpu cores {os.cpu_count()}, {args.seconds} s per configuration")
+    print(f"torch threads {args.threads}, {resolve_dtype(args.dtype, 'cpu')} ({args.dtype}), "
+          f"cpu cores {os.cpu_count()}, {args.seconds} s per configuration")
     pool = multiprocessing.get_context("spawn").Pool(1)
     summaries: dict[str, dict[str, float]] = {}
+    def loader(name: str) -> tuple[str, Any]:
+        if name == "mini":
+            return "default model", lambda dtype: load_model(dtype=dtype)
+        if name == "granite":
+            return ("real-size text encoder (Granite-278M, MiniLM tokenizer)",
+                    lambda dtype: load_model("paraspeechclap-combined", random_init=True,
+                                             tokenizer=minilm_tokenizer_dir(), dtype=dtype))
+        parser.error(f"unknown model {name!r}")
+
     with tempfile.TemporaryDirectory() as scratch, open_store(args.data_dir or Path(scratch)) as store:
         for name in args.models.split(","):
-            if name == "mini":
-                try:
-                    model = load_model(dtype=args.dtype)
-                except Exception as error:  # noqa: BLE001 - weights not shipped yet
-                    print(f"default weights unavailable ({error}); using random weights")
-                    model = load_model("paraseek-mini", random_init=True, dtype=args.dtype)
-                summaries[model.name] = bench_model("default model", model, store, args.points, args.seconds, pool)
-            elif name == "granite":
-                model = load_model("paraspeechclap-combined", random_init=True, tokenizer=minilm_tokenizer_dir(),
-                                   dtype=args.dtype)
-                summaries[model.name] = bench_model("real-size text encoder (Granite-278M, MiniLM tokenizer)", model,
-                                                    store, args.points, args.seconds, pool)
-            else:
-                parser.error(f"unknown model {name!r}")
+            label, load = loader(name)
+            model = load(args.dtype)
+            summary = bench_model(label, model, store, args.points, args.seconds, pool)
+            if str(model.dtype) != "torch.float32":
+                summary.update(float32_baseline(model, load("float32"), summary, args.seconds))
+            summaries[model.name] = summary
     pool.close()
     pool.join()
     if args.json:

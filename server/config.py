@@ -37,9 +37,10 @@ class ServerConfig:
     ``max_wait_ms`` for company; large requests are encoded in turns of at most ``max_batch`` texts
     and ``max_batch_chars`` characters per call, so small requests never queue behind them.
     ``dtype`` is the models' precision: ``auto`` (bfloat16 where ``device`` runs it natively, else
-    float32), ``float32`` or ``bfloat16``. ``threads`` sets torch's intra-op threads (``None`` leaves the default). ``default_collection``
-    is opened before the server reports SERVING, which waits at most ``warm_up_seconds`` while the
-    embedded store reads its vectors and payloads into the page cache (0: not at all).
+    float32), ``float32`` or ``bfloat16``. ``threads`` sets torch's intra-op threads (``None`` leaves
+    the default). ``default_collection`` is opened before the server reports SERVING, which waits at
+    most ``warm_up_seconds`` while the embedded store reads its vectors and payloads into the page
+    cache (0: not at all).
 
     Metrics: Prometheus text over HTTP at ``metrics_address`` (``HOST:PORT``), or on the gRPC
     address's host at ``metrics_port``; neither serves none. When bearer tokens are configured, the

@@ -26,6 +26,9 @@ from paraseek.storage import open_store
 from paraseek.storage.catalog import BuildRecord, ModelSignature, create_collection
 from paraseek.v1 import paraseek_pb2, paraseek_pb2_grpc
 
+#: The precision a server loads its collections' models in by default.
+SERVED_DTYPE = ServerConfig().dtype
+
 
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory):
@@ -106,7 +109,7 @@ def test_reindex_onto_another_model_moves_live_queries_without_a_failed_request(
         assert all(entry == ("voices_v2", "paraspeechclap-tiny") for entry in seen[first_new:])
 
         # the query was embedded by the new model: its score is the new model's text vector . the stored vector
-        tiny = load_model(config=config, checkpoint=checkpoint)
+        tiny = load_model(config=config, checkpoint=checkpoint, dtype=SERVED_DTYPE)  # as the server loaded it
         result = client.search(text, collection="voices", top_k=1)
         stored = store.retrieve("voices_v2", [result.hits[0].id], with_vectors=True)[0].vector
         assert result.hits[0].score == pytest.approx(float(tiny.embed_text([text])[0] @ stored), abs=1e-4)
@@ -147,8 +150,8 @@ def test_a_collection_whose_model_cannot_be_loaded_is_a_typed_failed_preconditio
 
 def test_the_budget_evicts_the_least_recently_used_model_no_request_holds(tmp_path, clips, mini, tiny_checkpoints):
     config_file, first, second = tiny_checkpoints
-    tiny_a = load_model(config=config_file, checkpoint=first)
-    tiny_b = load_model(config=config_file, checkpoint=second)
+    tiny_a = load_model(config=config_file, checkpoint=first, dtype=SERVED_DTYPE)  # the size the pool loads
+    tiny_b = load_model(config=config_file, checkpoint=second, dtype=SERVED_DTYPE)
     assert tiny_a.fingerprint != tiny_b.fingerprint
     with open_store(tmp_path / "data") as store:
         build_collection(store, tiny_a, clips, "built_a")
