@@ -335,16 +335,16 @@ def main() -> None:
     import torch
 
     from paraseek.model import load_model
+    from paraseek.model.factory import resolve_dtype
     from paraseek.storage import open_store
     from paraseek.testing import minilm_tokenizer_dir
 
     torch.set_num_threads(args.threads)
-    from paraseek.model.factory import resolve_dtype
-
     print(f"torch threads {args.threads}, {resolve_dtype(args.dtype, 'cpu')} ({args.dtype}), "
           f"cpu cores {os.cpu_count()}, {args.seconds} s per configuration")
     pool = multiprocessing.get_context("spawn").Pool(1)
     summaries: dict[str, dict[str, float]] = {}
+
     def loader(name: str) -> tuple[str, Any]:
         if name == "mini":
             return "default model", lambda dtype: load_model(dtype=dtype)

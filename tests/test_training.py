@@ -275,6 +275,8 @@ def test_fine_tuning_can_keep_the_initial_models_judgement_of_a_group(tmp_path: 
     assert len(distilled) == 2 and all(math.isfinite(value) and value >= 0 for value in distilled)
     with pytest.raises(InvalidArgument, match="init_checkpoint"):
         train(dataclasses.replace(settings, init_checkpoint=None, out_dir=str(tmp_path / "other")))
+    with pytest.raises(InvalidArgument, match="cannot distill"):
+        train(dataclasses.replace(settings, distill_groups=("emotion",), out_dir=str(tmp_path / "third")))
 
 
 @pytest.mark.slow

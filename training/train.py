@@ -16,10 +16,10 @@ automatically), ``weights.pt`` (a plain state dict for ``load_model(checkpoint=.
 ``log.jsonl`` (loss and validation metrics) and ``metrics.json`` (final validation).
 
 Fine-tuning can keep the initial model's judgement of chosen style groups (``distill_groups``,
-``distill_weight``): a frozen copy of the initial model scores every batch against those groups'
-tag prompts, and the KL divergence from its tag distribution to the trained model's is added to
-the loss (knowledge distillation, Hinton et al. 2015), so a group the initial model already
-judges well keeps its decision boundary while the rest of the model learns new styles.
+``distill_weight``, ``distill_temperature``): a frozen copy of the initial model scores every batch
+against those groups' tag prompts, and the KL divergence from its tag distribution to the trained
+model's is added to the loss (knowledge distillation, Hinton et al. 2015), so a group the initial
+model already judges well keeps its decision boundary while the rest of the model learns new styles.
 
 Fine-tuning can end in a weight-space ensemble with the initial weights (``init_weight``; Wortsman
 et al. 2022, "Robust fine-tuning of zero-shot models"): ``weights.pt`` and the final validation
@@ -236,11 +236,13 @@ class ContrastiveStep(nn.Module):
 
 
 class GroupTeacher:
-    """A frozen copy of the initial model and its tag-prompt logits for the distilled groups.
+    """A frozen copy of the initial model that scores each batch against the distilled groups' tag
+    prompts; ``loss`` compares the trained model's scores with its own."""
 
-    ``logits(model, audio)`` gives the trained model's (heads, b, tags) logits for the same prompts;
-    ``targets(waves, mask)`` the frozen model's, per distilled group.
-    """
+    @staticmethod
+    def prompt_texts(groups: dict[str, list[str]], prompts: Sequence[str]) -> dict[str, list[str]]:
+        """Each group's prompts, prompt-major: ``prompts[0]`` with every tag, then ``prompts[1]``, ..."""
+        return {group: [prompt.format(tag) for prompt in prompts for tag in tags] for group, tags in groups.items()}
 
     def __init__(self, teacher: TorchDualEncoder, student_text: TextEmbedder, groups: dict[str, list[str]],
                  prompts: Sequence[str], temperature: float = 1.0) -> None:
@@ -248,8 +250,7 @@ class GroupTeacher:
         self.temperature = temperature
         self.teacher.network.eval().requires_grad_(False)
         self.groups = groups
-        self.prompts = {group: [prompt.format(tag) for prompt in prompts for tag in tags]
-                        for group, tags in groups.items()}
+        self.prompts = self.prompt_texts(groups, prompts)
         self.heads = len(prompts)
         self.student_text = student_text
         teacher_text = TextEmbedder(teacher, [p for texts in self.prompts.values() for p in texts])
@@ -403,13 +404,14 @@ def train(settings: TrainSettings) -> dict[str, Any]:
     loader = torch.utils.data.DataLoader(dataset, batch_sampler=sampler, collate_fn=collate,
                                          num_workers=settings.workers, persistent_workers=settings.workers > 0)
     targets = TagTargets(groups, settings.tag_prompts) if settings.classification_weight > 0 else None
-    distilled = {group: groups[group] for group in settings.distill_groups}
-    distill_prompts = [prompt.format(tag) for prompt in (*settings.tag_prompts, ZERO_SHOT_PROMPT)
-                       for tags in distilled.values() for tag in tags]
+    if unknown := sorted(set(settings.distill_groups) - set(groups)):
+        raise InvalidArgument(f"cannot distill {unknown}: {settings.model} is trained on {sorted(groups)}")
+    distilled = {group: groups[group] for group in settings.distill_groups} if settings.distill_weight > 0 else {}
+    distill_prompts = GroupTeacher.prompt_texts(distilled, (*settings.tag_prompts, ZERO_SHOT_PROMPT))
     text = TextEmbedder(model, [c for e in train_examples for c in e.captions] + (targets.prompts if targets else [])
-                        + distill_prompts)
+                        + [prompt for texts in distill_prompts.values() for prompt in texts])
     teacher = None
-    if settings.distill_weight > 0 and distilled:
+    if distilled:
         if settings.init_checkpoint is None:
             raise InvalidArgument("distillation needs init_checkpoint (the model whose judgement is kept)")
         frozen = load_model(settings.model, checkpoint=settings.init_checkpoint, device=str(device))
