@@ -24,7 +24,10 @@ handling without encoding) plus the encoder's CPU per text alone, against the co
 printed as the most the machine can answer. With 32 clients each waiting for its answer, the
 server's encoder calls hold fewer than 32 texts (those that arrived during the previous call), and
 the encoder embeds fewer texts per second in smaller batches, so the encoder alone is also measured
-at the mean batch size the server formed, beside the server's throughput. ``--json`` ends the output with one line
+at the mean batch size the server formed, beside the server's throughput. Models run at the
+server's default precision (``--dtype auto``: bfloat16 where the CPU runs it natively); when that
+is not float32, the same encoder in float32 is measured in the same run too (its batched limit, one
+text's latency, the lowest cosine between the two). ``--json`` ends the output with one line
 ``{"<model>": {"cached_p50_ms": ..., "batched_qps_32": ..., "encoder_limit_qps": ..., ...}}``.
 
 Models: the default ``paraseek-mini`` and the real-size ParaSpeechCLAP text tower (Granite /

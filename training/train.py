@@ -407,7 +407,8 @@ def train(settings: TrainSettings) -> dict[str, Any]:
     if unknown := sorted(set(settings.distill_groups) - set(groups)):
         raise InvalidArgument(f"cannot distill {unknown}: {settings.model} is trained on {sorted(groups)}")
     distilled = {group: groups[group] for group in settings.distill_groups} if settings.distill_weight > 0 else {}
-    distill_prompts = GroupTeacher.prompt_texts(distilled, (*settings.tag_prompts, ZERO_SHOT_PROMPT))
+    teacher_prompts = (*settings.tag_prompts, ZERO_SHOT_PROMPT)
+    distill_prompts = GroupTeacher.prompt_texts(distilled, teacher_prompts)
     text = TextEmbedder(model, [c for e in train_examples for c in e.captions] + (targets.prompts if targets else [])
                         + [prompt for texts in distill_prompts.values() for prompt in texts])
     teacher = None
@@ -417,8 +418,7 @@ def train(settings: TrainSettings) -> dict[str, Any]:
         frozen = load_model(settings.model, checkpoint=settings.init_checkpoint, device=str(device))
         if not isinstance(frozen, TorchDualEncoder):
             raise InvalidArgument(f"{settings.model} is not a trainable torch model")
-        teacher = GroupTeacher(frozen, text, distilled, (*settings.tag_prompts, ZERO_SHOT_PROMPT),
-                               settings.distill_temperature)
+        teacher = GroupTeacher(frozen, text, distilled, teacher_prompts, settings.distill_temperature)
 
     network = model.network
     network.train()
@@ -463,12 +463,13 @@ def train(settings: TrainSettings) -> dict[str, Any]:
     running: list[float] = []
     while step < settings.steps:
         sampler.set_epoch(epoch)
-        for waves, mask, indices in loader:
+        for cpu_waves, cpu_mask, indices in loader:
+            waves, mask = cpu_waves.to(device), cpu_mask.to(device)
             batch = [train_examples[i] for i in indices.tolist()]
             captions = [e.captions[int(rng.integers(len(e.captions)))] for e in batch]
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=settings.amp_bfloat16):
                 audio, text_embeddings, tag_embeddings, scale = step_module(
-                    waves.to(device), mask.to(device), captions, targets.prompts if targets else []
+                    waves, mask, captions, targets.prompts if targets else []
                 )
             soft = same_style_targets(batch).to(device) if settings.same_style_positives else None
             loss = info_nce(audio, text_embeddings, scale, soft)
@@ -480,7 +481,7 @@ def train(settings: TrainSettings) -> dict[str, Any]:
                 loss = loss + settings.classification_weight * classification
                 record["classification"] = float(classification.detach())
             if teacher is not None:
-                distillation = teacher.loss(waves.to(device), mask.to(device), audio, scale)
+                distillation = teacher.loss(waves, mask, audio, scale)
                 loss = loss + settings.distill_weight * distillation
                 record["distillation"] = float(distillation.detach())
             optimizer.zero_grad(set_to_none=True)
