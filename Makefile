@@ -34,6 +34,7 @@ bench: setup
 	$(RECORD) index_throughput -- $(PY) benchmarks/index_throughput.py --model paraspeechclap-combined --clips 16 --max-seconds 8 --json
 	$(RECORD) index_throughput -- $(PY) benchmarks/index_throughput.py --model paraseek-mini --clips 200 --json
 	$(RECORD) query_latency -- $(PY) benchmarks/query_latency.py --points 20000 --json
+	$(RECORD) store_concurrency -- $(PY) benchmarks/store_concurrency.py --points 20000 --json
 	$(RECORD) embed_speed -- $(PY) benchmarks/embed_speed.py --model paraspeechclap-combined --seconds 60 --threads 2 --json
 	$(RECORD) acoustics_cost -- env OMP_NUM_THREADS=1 $(PY) benchmarks/acoustics_cost.py --clips 8 --seconds 6 --json
 	$(if $(SEARCH_POINTS),$(RECORD) search_latency -- $(PY) benchmarks/search_latency.py --points $(SEARCH_POINTS) --json)
