@@ -105,7 +105,14 @@ def settled(driver) -> bool:
 
 
 def downloaded(driver, suffix: str) -> Path:
-    return wait_for(lambda: next((p for p in driver.downloads.glob(f"*{suffix}")), None), f"the {suffix} download")
+    """The finished download ending in ``suffix``: Chromium reserves the file's name (empty) while it
+    writes a ``.crdownload`` beside it, and moves that over the name when done."""
+    def finished() -> Path | None:
+        if any(driver.downloads.glob("*.crdownload")):
+            return None
+        return next((p for p in driver.downloads.glob(f"*{suffix}") if p.stat().st_size > 0), None)
+
+    return wait_for(finished, f"the {suffix} download")
 
 
 def test_search_play_narrow_page_export(browser, store, model, clips, tmp_path):
