@@ -81,7 +81,7 @@ def model_only(paths: list[Path], model, batch_seconds: float) -> float:  # type
     import torch
 
     from paraseek.audio import load_audio
-    from paraseek.indexer.balance import available_cores
+    from paraseek.machine import available_cores
 
     inputs = sorted((model.prepare(*load_audio(path)) for path in paths), key=len, reverse=True)
     previous = torch.get_num_threads()

@@ -10,21 +10,12 @@ shares the cores with the workers (its cost scales with the threads it keeps); o
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 #: Model batches measured before the split is chosen (the first one also pays warm-up costs).
 CALIBRATION_BATCHES = 2
 #: A split with workers must be predicted this much faster than decoding inline to be taken.
 SWITCH_GAIN = 1.2
-
-
-def available_cores() -> int:
-    """CPU cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 @dataclass(frozen=True)

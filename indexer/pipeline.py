@@ -31,7 +31,7 @@ import numpy as np
 
 from paraseek.errors import AudioError, FailedPrecondition, InvalidArgument, shorten
 from paraseek.indexer import acoustics
-from paraseek.indexer.balance import Split, StageClock, available_cores, choose_split
+from paraseek.indexer.balance import Split, StageClock, choose_split
 from paraseek.indexer.collections import Target, discard_target, prepare_target
 from paraseek.indexer.decode import (
     DEFAULT_MAX_SECONDS,
@@ -45,6 +45,7 @@ from paraseek.indexer.decode import (
 )
 from paraseek.indexer.sources import ClipRef, Source, open_source
 from paraseek.limits import MIN_CLIP_SECONDS
+from paraseek.machine import available_cores
 from paraseek.model import EmbeddingModel, ZeroShotScorer
 from paraseek.storage import FieldType, Point, VectorStore
 

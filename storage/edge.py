@@ -47,6 +47,7 @@ from paraseek.errors import (
     Unavailable,
 )
 from paraseek.filters import Filter
+from paraseek.machine import available_cores
 from paraseek.storage import base
 from paraseek.storage.base import Deadline, FacetValue, VectorStore
 from paraseek.storage.compiler import FilterModel, compile_filter
@@ -149,6 +150,10 @@ def _shard_config(dim: int, options: dict[str, Any]) -> qe.EdgeConfig:
     The quantized vectors and the graph are pinned in RAM: left to page in (Qdrant's default for the
     graph), a freshly opened store answers its first hundreds of queries several times slower. The
     originals are memory-mapped without preloading when ``on_disk`` (only rescoring reads them).
+    The search pool has one thread per core: a search holds the interpreter lock, so a process runs
+    one at a time and needs threads only for its segments; Edge's default pool (8 threads on 2 cores)
+    spent about 0.6 of a core per search in threads that did not make it faster
+    (``benchmarks/store_concurrency.py``: the cores used).
     """
     quantization = (qe.ScalarQuantizationConfig(type=qe.ScalarType.Int8, quantile=0.99, memory=qe.Memory.Pinned)
                     if options["quantization"] == "int8" else None)
@@ -157,7 +162,8 @@ def _shard_config(dim: int, options: dict[str, Any]) -> qe.EdgeConfig:
                                     memory=qe.Memory.Cold if options["on_disk"] else qe.Memory.Cached),
         hnsw_config=qe.HnswIndexConfig(m=options["hnsw_m"], ef_construct=options["hnsw_ef_construct"],
                                        full_scan_threshold=FULL_SCAN_THRESHOLD_KB, memory=qe.Memory.Pinned),
-        optimizers=qe.EdgeOptimizersConfig(max_segment_size=base.segment_size_kb(options["segment_points"], dim)))
+        optimizers=qe.EdgeOptimizersConfig(max_segment_size=base.segment_size_kb(options["segment_points"], dim)),
+        max_search_threads=available_cores())
 
 
 def _filesystem_errors(method: Callable[Concatenate[EdgeStore, P], R]) -> Callable[Concatenate[EdgeStore, P], R]:

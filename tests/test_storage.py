@@ -30,6 +30,7 @@ from paraseek.errors import (
 )
 from paraseek.filters import FieldType, Filter, IsEmpty, Match, MatchAny, Nested, Range, parse_where
 from paraseek.limits import MAX_COLLECTION_NAME_CHARS, MAX_TOP_K
+from paraseek.machine import available_cores
 from paraseek.storage import Point, VectorStore, default_data_dir, open_store
 from paraseek.storage.testing import SAMPLE_SCHEMA, random_points
 
@@ -258,6 +259,28 @@ def test_edge_persists_across_reopen(tmp_path: Path) -> None:
         again = reopened.search("clips", points[4].vector, top_k=5, filter=parse_where("studio=false", SCHEMA))
         assert [(h.id, h.payload) for h in again] == [(h.id, h.payload) for h in expected]
         assert reopened.retrieve("clips", [points[2].id])[0].payload == points[2].payload
+
+
+def _edge_search_threads() -> set[str]:
+    """Ids of this process's threads that run the embedded store's searches."""
+    threads = set()
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        try:
+            if (task / "comm").read_text().startswith("edge-search"):
+                threads.add(task.name)
+        except OSError:  # the thread ended meanwhile
+            continue
+    return threads
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="thread names are read from /proc")
+def test_edge_searches_with_one_thread_per_core(tmp_path: Path) -> None:
+    before = _edge_search_threads()
+    with open_store(tmp_path) as store:
+        store.create_collection("clips_v1", dim=DIM, payload_schema=SCHEMA)
+        store.upsert("clips_v1", _points())
+        assert store.search("clips_v1", _points()[0].vector, top_k=3)
+        assert len(_edge_search_threads() - before) == available_cores()
 
 
 def test_edge_cannot_match_booleans_on_undeclared_fields(tmp_path: Path) -> None:
