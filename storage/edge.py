@@ -150,8 +150,8 @@ def _shard_config(dim: int, options: dict[str, Any]) -> qe.EdgeConfig:
     The quantized vectors and the graph are pinned in RAM: left to page in (Qdrant's default for the
     graph), a freshly opened store answers its first hundreds of queries several times slower. The
     originals are memory-mapped without preloading when ``on_disk`` (only rescoring reads them).
-    The search pool has one thread per core: a search holds the interpreter lock, so a process runs
-    one at a time and needs threads only for its segments; Edge's default pool (8 threads on 2 cores)
+    The search pool has one thread per core of the creating machine (the shard keeps it): a search
+    holds the interpreter lock, so a process runs one at a time and needs threads only for its segments; Edge's default pool (8 threads on 2 cores)
     spent about 0.6 of a core per search in threads that did not make it faster
     (``benchmarks/store_concurrency.py``: the cores used).
     """
