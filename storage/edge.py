@@ -151,9 +151,9 @@ def _shard_config(dim: int, options: dict[str, Any]) -> qe.EdgeConfig:
     graph), a freshly opened store answers its first hundreds of queries several times slower. The
     originals are memory-mapped without preloading when ``on_disk`` (only rescoring reads them).
     The search pool has one thread per core of the creating machine (the shard keeps it): a search
-    holds the interpreter lock, so a process runs one at a time and needs threads only for its segments; Edge's default pool (8 threads on 2 cores)
-    spent about 0.6 of a core per search in threads that did not make it faster
-    (``benchmarks/store_concurrency.py``: the cores used).
+    holds the interpreter lock, so a process runs one at a time and needs threads only for its
+    segments; Edge's default pool (8 threads on 2 cores) spent about 0.6 of a core per search in
+    threads that did not make it faster (``benchmarks/store_concurrency.py``: the cores used).
     """
     quantization = (qe.ScalarQuantizationConfig(type=qe.ScalarType.Int8, quantile=0.99, memory=qe.Memory.Pinned)
                     if options["quantization"] == "int8" else None)
