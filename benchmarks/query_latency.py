@@ -245,8 +245,7 @@ def bench_model(label: str, model: Any, store: Any, points: int, seconds: float,
     collections = FullCollections()
     for cache in (True, False):
         for batching in (True, False):
-            config = ServerConfig(address="127.0.0.1:0", cache_size=10_000 if cache else 0, batching=batching,
-                                  max_workers=40, max_concurrent_rpcs=200)
+            config = ServerConfig(address="127.0.0.1:0", cache_size=10_000 if cache else 0, batching=batching)
             server = ParaseekServer(config, store=store, model_loader=lambda: model).start()
             server.wait_ready(600)
             engine = server.engine

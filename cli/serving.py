@@ -72,9 +72,12 @@ def check_model_source(model: str | None, checkpoint: str | None, random_init: b
               envvar="PARASEEK_MEDIA_ROOT", help="Folder that relative payload paths of streamed clips resolve under.")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="Torch intra-op threads (default: torch's choice). One per core the server may use.")
-@click.option("--max-workers", type=click.IntRange(min=1), default=16, show_default=True, help="RPC worker threads.")
-@click.option("--max-concurrent-rpcs", type=click.IntRange(min=1), default=64, show_default=True,
-              help="RPCs in flight beyond this are refused with RESOURCE_EXHAUSTED.")
+@click.option("--max-workers", type=click.IntRange(min=1), default=64, show_default=True,
+              help="RPC worker threads (text queries waiting for a shared encoder call hold one each).")
+@click.option("--max-concurrent-rpcs", type=click.IntRange(min=1), default=64,
+              show_default=True, help="RPCs in flight beyond this are refused with RESOURCE_EXHAUSTED.")
+@click.option("--max-audio-calls", type=click.IntRange(min=1), default=16, show_default=True,
+              help="Calls decoding and encoding audio at once; others wait for a slot within their deadline.")
 @click.option("--cache-size", type=click.IntRange(min=0), default=10_000, show_default=True,
               help="Text embeddings kept in the LRU cache (0: off).")
 @click.option("--batching/--no-batching", default=True, show_default=True,

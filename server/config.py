@@ -40,7 +40,10 @@ class ServerConfig:
     float32), ``float32`` or ``bfloat16``. ``threads`` sets torch's intra-op threads (``None`` leaves
     the default). ``default_collection`` is opened before the server reports SERVING, which waits at
     most ``warm_up_seconds`` while the embedded store reads its vectors and payloads into the page
-    cache (0: not at all).
+    cache (0: not at all). Calls in flight: at most ``max_concurrent_rpcs`` (more are refused with
+    RESOURCE_EXHAUSTED), each on one of ``max_workers`` threads (as many by default, so every text
+    query in flight can join the next encoder call), of which at most ``max_audio_calls`` decode and
+    encode audio at once (they bound the decoded audio the server holds).
 
     Metrics: Prometheus text over HTTP at ``metrics_address`` (``HOST:PORT``), or on the gRPC
     address's host at ``metrics_port``; neither serves none. When bearer tokens are configured, the
@@ -71,8 +74,9 @@ class ServerConfig:
     http_address: str | None = None
     media_root: Path | None = None
     threads: int | None = None
-    max_workers: int = 16
+    max_workers: int = 64
     max_concurrent_rpcs: int = 64
+    max_audio_calls: int = 16
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     max_text_chars: int = MAX_TEXT_CHARS
     max_negatives: int = 8
@@ -92,7 +96,7 @@ class ServerConfig:
             raise InvalidArgument("TLS needs both a certificate and a key")
         if self.admin_token is not None and self.read_token is None:
             raise InvalidArgument("an admin token needs a read token too (give both, or neither)")
-        for name in ("max_workers", "max_concurrent_rpcs", "max_message_bytes", "max_text_chars", "max_batch",
+        for name in ("max_workers", "max_concurrent_rpcs", "max_audio_calls", "max_message_bytes", "max_text_chars", "max_batch",
                      "max_batch_chars", "max_rerank_clips", "max_embed_texts", "model_memory_mb"):
             if getattr(self, name) < 1:
                 raise InvalidArgument(f"{name} must be at least 1, got {getattr(self, name)}")

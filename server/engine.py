@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import string
+import threading
 import time
 import uuid
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -52,6 +54,8 @@ _Result = TypeVar("_Result")
 _HELD: ContextVar[list[ServedModel] | None] = ContextVar("paraseek_held_models", default=None)
 #: Seconds a collection's checked description is reused by searches (its alias is resolved on every request).
 COLLECTION_INFO_SECONDS = 1.0
+#: How often a call waiting for an audio slot checks its deadline and whether its caller is still there.
+AUDIO_SLOT_POLL_SECONDS = 0.05
 
 
 class Scope:
@@ -188,6 +192,7 @@ class QueryEngine:
         self.metrics = metrics
         self.models = ModelPool(model, config, metrics, source_loader(config))
         self.cache = EmbeddingCache(config.cache_size)  # keyed by (model fingerprint, text)
+        self._audio_slots = threading.BoundedSemaphore(config.max_audio_calls)
         #: physical collection name -> (time.monotonic() of the description, the description)
         self._described: dict[str, tuple[float, CollectionInfo]] = {}
 
@@ -274,22 +279,33 @@ class QueryEngine:
         model) or stored points (looked up)."""
         model = (served or self.models.default).model
         rows: list[np.ndarray | None] = [None] * len(clips)
-        waves, rates, positions = [], [], []
+        encoded: list[tuple[int, bytes]] = []
         for index, clip in enumerate(clips):
             if isinstance(clip, StoredPoint):
                 if collection is None:
                     raise InvalidArgument("a clip given by point id needs a collection")
                 rows[index] = self.point_vector(collection, clip.id)
             else:
-                wave, rate = self.decode(clip, f"clip {index}" if len(clips) > 1 else "audio")
-                waves.append(wave)
-                rates.append(rate)
-                positions.append(index)
-        if waves:
-            scope.check("audio encoding")
-            for position, row in zip(positions, model.embed_audio(waves, rates), strict=True):
+                encoded.append((index, clip))
+        if encoded:
+            with self.audio_slot(scope):
+                decoded = [self.decode(clip, f"clip {index}" if len(clips) > 1 else "audio") for index, clip in encoded]
+                scope.check("audio encoding")
+                embedded = model.embed_audio([wave for wave, _ in decoded], [rate for _, rate in decoded])
+            for (position, _), row in zip(encoded, embedded, strict=True):
                 rows[position] = row
         return np.stack(rows).astype(np.float32, copy=False)  # type: ignore[arg-type]
+
+    @contextlib.contextmanager
+    def audio_slot(self, scope: Scope) -> Iterator[None]:
+        """One of the ``max_audio_calls`` slots for decoding and encoding audio, waited for within the
+        caller's deadline: they bound the decoded audio a server holds, whatever the calls in flight."""
+        while not self._audio_slots.acquire(timeout=AUDIO_SLOT_POLL_SECONDS):
+            scope.check("decoding audio (every audio slot was busy)")
+        try:
+            yield
+        finally:
+            self._audio_slots.release()
 
     def point_vector(self, collection: str, point_id: str) -> np.ndarray:
         """The stored (unit) vector of ``point_id`` (or a unique prefix of it) in ``collection``."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -48,3 +49,17 @@ def test_serve_until_sigterm(tmp_path):
     events = [r["message"] for r in records]
     assert "listening" in events and "serving" in events and events[-1] == "stopped"
     assert any(r["message"] == "rpc" and r["rpc"] == "Search" and r["code"] == "OK" for r in records)
+
+
+def test_serve_options_default_to_the_server_config():
+    """The CLI states its defaults itself (the thin client's CLI must not import the server); they stay the config's."""
+    from paraseek.cli.serving import serve
+    from paraseek.server import ServerConfig
+
+    defaults = ServerConfig()
+    fields = {field.name for field in dataclasses.fields(ServerConfig)}
+    options = {param.name: param.default for param in serve.params}
+    shared = fields & set(options)
+    assert {"max_workers", "max_concurrent_rpcs", "max_audio_calls", "cache_size", "dtype"} <= shared
+    assert {name: options[name] for name in shared} == {name: getattr(defaults, name) for name in shared}
+    assert options["grace"] == defaults.grace_seconds

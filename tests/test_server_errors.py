@@ -153,6 +153,22 @@ def test_server_gives_up_at_the_deadline_and_sheds_load(store, model):
             assert len(client.search("after the gate opened", collection="voices", timeout=20)) > 0
 
 
+def test_audio_calls_wait_for_a_slot_within_their_deadline(store, model, clips):
+    with running_server(store, model, max_audio_calls=1) as server, Client(server.address, retries=0) as client:
+        audio = clips[0].path.read_bytes()
+        with server.engine.audio_slot(Scope()):  # the one slot is taken
+            with pytest.raises(errors.DeadlineExceeded):
+                client.rerank("a calm voice", [audio], timeout=0.5)
+            # the server stopped waiting for the slot at the caller's deadline and said so
+            deadline = time.monotonic() + 5
+            while server.metrics.value("paraseek_requests_total", {"rpc": "Rerank", "code": "DEADLINE_EXCEEDED"}) < 1:
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+            assert client.search("text queries need no audio slot", collection="voices", timeout=20)
+        ranked = client.rerank("a calm voice", [audio, audio], timeout=20)
+        assert sorted(clip.index for clip in ranked) == [0, 1]
+
+
 def health_status(address, service=""):
     with grpc.insecure_channel(address) as channel:
         response = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service), timeout=10)
