@@ -47,7 +47,7 @@ from paraseek.errors import InvalidArgument
 from paraseek.model import load_model
 from paraseek.model.encoder import TorchDualEncoder
 from paraseek.model.hub import PACKAGE_DIR
-from paraseek.model.zeroshot import ZERO_SHOT_PROMPT
+from paraseek.model.zeroshot import ZERO_SHOT_PROMPT, prompt_texts
 from paraseek.training.data import Augmentation, ClipDataset, Example, collate, load_examples
 from paraseek.training.eval import evaluate_examples
 from paraseek.training.losses import clamped_scale, distillation_loss, info_nce, tag_classification_loss
@@ -235,14 +235,19 @@ class ContrastiveStep(nn.Module):
         return audio, text, tags, clamped_scale(self.network.get_parameter("log_logit_scale").float())
 
 
+def prompt_major(tags: Sequence[str], prompts: Sequence[str]) -> list[str]:
+    """Every tag in ``prompts[0]``, then every tag in ``prompts[1]``, ... (one head per prompt)."""
+    return [text for prompt in prompts for text in prompt_texts(tags, prompt)]
+
+
 class GroupTeacher:
     """A frozen copy of the initial model that scores each batch against the distilled groups' tag
     prompts; ``loss`` compares the trained model's scores with its own."""
 
     @staticmethod
     def prompt_texts(groups: dict[str, list[str]], prompts: Sequence[str]) -> dict[str, list[str]]:
-        """Each group's prompts, prompt-major: ``prompts[0]`` with every tag, then ``prompts[1]``, ..."""
-        return {group: [prompt.format(tag) for prompt in prompts for tag in tags] for group, tags in groups.items()}
+        """Each group's prompts, prompt-major (see ``prompt_major``)."""
+        return {group: prompt_major(tags, prompts) for group, tags in groups.items()}
 
     def __init__(self, teacher: TorchDualEncoder, student_text: TextEmbedder, groups: dict[str, list[str]],
                  prompts: Sequence[str], temperature: float = 1.0) -> None:
@@ -280,7 +285,7 @@ class TagTargets:
 
     def __init__(self, groups: dict[str, list[str]], prompts: Sequence[str]) -> None:
         self.pairs = [(group, tag) for group, tags in groups.items() for tag in tags]
-        self.prompts = [prompt.format(tag) for prompt in prompts for _, tag in self.pairs]
+        self.prompts = prompt_major([tag for _, tag in self.pairs], prompts)
         self.heads = len(prompts)
 
     def matrices(self, examples: Sequence[Example]) -> tuple[torch.Tensor, torch.Tensor]:
