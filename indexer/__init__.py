@@ -28,26 +28,45 @@ Sharding (``shard=(i, N)``): a clip belongs to shard ``blake2b(relative path) mo
 Qdrant server all shards write one collection concurrently. The embedded store allows one writer
 per collection, so there each shard writes its own collection (``--collection voices-s0 --shard
 0/4`` ...); to serve one collection, index unsharded or use the server backend.
+
+Importing a part (``paraseek.indexer.decode``) loads only what that part needs: the package's
+names load on first use, so the decode workers, which only decode and measure, never import torch.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from paraseek.errors import require
 
 require("torch")
 require("pyarrow")
 
-from paraseek.indexer.acoustics import Acoustics, measure  # noqa: E402
-from paraseek.indexer.collections import Target, prepare_target  # noqa: E402
-from paraseek.indexer.decode import DecodeLimits  # noqa: E402
-from paraseek.indexer.pipeline import (  # noqa: E402
-    IndexOptions,
-    IndexSummary,
-    index_corpus,
-    parse_shard,
-    payload_schema,
-    point_id,
-    shard_of,
-)
-from paraseek.indexer.sources import ClipRef, Source, open_source  # noqa: E402
+if TYPE_CHECKING:
+    from paraseek.indexer.acoustics import Acoustics, measure
+    from paraseek.indexer.collections import Target, prepare_target
+    from paraseek.indexer.decode import DecodeLimits
+    from paraseek.indexer.pipeline import (
+        IndexOptions,
+        IndexSummary,
+        index_corpus,
+        parse_shard,
+        payload_schema,
+        point_id,
+        shard_of,
+    )
+    from paraseek.indexer.sources import ClipRef, Source, open_source
+
+#: Each public name and the module that defines it.
+_MODULES = {
+    "Acoustics": "acoustics", "measure": "acoustics",
+    "Target": "collections", "prepare_target": "collections",
+    "DecodeLimits": "decode",
+    "IndexOptions": "pipeline", "IndexSummary": "pipeline", "index_corpus": "pipeline", "parse_shard": "pipeline",
+    "payload_schema": "pipeline", "point_id": "pipeline", "shard_of": "pipeline",
+    "ClipRef": "sources", "Source": "sources", "open_source": "sources",
+}
 
 __all__ = [
     "Acoustics",
@@ -66,3 +85,11 @@ __all__ = [
     "prepare_target",
     "shard_of",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_MODULES[name]}"), name)
+    globals()[name] = value
+    return value

@@ -1,7 +1,7 @@
 """The CPU half of indexing, run in worker processes: decode, validate, resample, measure.
 
-Workers are started with the ``spawn`` method and run one torch/BLAS thread each, so they never
-compete with the model's threads in the main process. They never load the model. They die with
+Workers are started with the ``spawn`` method and run one BLAS thread each, so they never compete
+with the model's threads in the main process. They never load the model, nor torch. They die with
 the process that started them, however it ends (``kill -9`` included): on Linux the kernel sends
 them SIGKILL when it exits (``PR_SET_PDEATHSIG``), and everywhere a watchdog thread exits once the
 parent is gone.
@@ -89,12 +89,11 @@ def die_with_parent(parent_pid: int) -> None:
 
 
 def init_worker(parent_pid: int) -> None:
-    """Process initialiser: die with ``parent_pid``, one thread for torch and BLAS."""
-    die_with_parent(parent_pid)
-    os.environ["OMP_NUM_THREADS"] = "1"
-    import torch
+    """Process initialiser: die with ``parent_pid``, one BLAS thread."""
+    from threadpoolctl import threadpool_limits
 
-    torch.set_num_threads(1)
+    die_with_parent(parent_pid)
+    threadpool_limits(limits=1)
 
 
 def decode_clip(task: DecodeTask, limits: DecodeLimits) -> Decoded:

@@ -483,6 +483,8 @@ class _Run:
                 in_flight[self._submit(item)] = item
             window = self.options.batch_seconds * (1 if self.clock else SORT_BATCHES)
             if ready and (ready_seconds >= window or (exhausted and not in_flight)):
+                if exhausted and not in_flight:
+                    self._decoding_done()
                 self._embed_and_store(ready)
                 ready, ready_seconds = [], 0.0
                 self._rebalance()
@@ -516,6 +518,17 @@ class _Run:
         return concurrent.futures.ProcessPoolExecutor(
             max_workers=self.split.workers, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker,
             initargs=(os.getpid(),))
+
+    def _decoding_done(self) -> None:
+        """Every clip is decoded: stop the workers and give the model the cores they used."""
+        import torch
+
+        if self._pool is None:
+            return
+        self._pool.shutdown(wait=False)
+        self._executor, self._pool = _InlineExecutor(), None
+        if not self.cuda:
+            torch.set_num_threads(max(self.split.threads, self.cores))
 
     def _restart_pool(self) -> None:
         if self._pool is not None:

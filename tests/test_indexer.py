@@ -314,6 +314,36 @@ def test_workers_decode_in_processes_with_same_result(folder: Path, tmp_path: Pa
             assert a[key].payload["f0_median_hz"] == b[key].payload["f0_median_hz"]
 
 
+_WORKER_SCRIPT = """
+import os, sys
+from paraseek.indexer.decode import DecodeLimits, DecodeTask, decode_or_fail, init_worker
+init_worker(os.getppid())
+result = decode_or_fail(DecodeTask(file=sys.argv[1], data=None, name="clip"), DecodeLimits())
+print(type(result).__name__, result.acoustics["f0_median_hz"] is not None, "torch" in sys.modules)
+"""
+
+
+def test_decode_workers_measure_clips_without_importing_torch(folder: Path) -> None:
+    import subprocess
+    import sys
+
+    clip = sorted(folder.glob("*.wav"))[0]
+    result = subprocess.run([sys.executable, "-c", _WORKER_SCRIPT, str(clip)], capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["Decoded", "True", "False"]
+
+
+def test_package_names_load_on_first_use() -> None:
+    import paraseek.indexer as package
+
+    assert set(package.__all__) == set(package._MODULES)
+    for name in package.__all__:
+        assert getattr(package, name).__name__ == name
+    with pytest.raises(AttributeError):
+        package.not_a_name  # noqa: B018
+
+
 def test_shards_partition_the_corpus_exactly(tmp_path: Path, store, model) -> None:  # type: ignore[no-untyped-def]
     root = tmp_path / "many"
     for i in range(24):

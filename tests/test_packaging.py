@@ -26,10 +26,11 @@ def test_base_install_is_the_thin_client() -> None:
     assert any(dep.startswith("torch==") for dep in project["optional-dependencies"]["engine"])
 
 
-@pytest.mark.parametrize("module", ["paraseek.model", "paraseek.audio"])
-def test_engine_import_without_torch_names_the_extra(module: str) -> None:
+@pytest.mark.parametrize(("module", "missing"), [("paraseek.model", "torch"), ("paraseek.audio", "soundfile"),
+                                                ("paraseek.indexer", "torch")])
+def test_engine_import_without_its_dependencies_names_the_extra(module: str, missing: str) -> None:
     code = (
-        "import sys; sys.modules['torch'] = None\n"
+        f"import sys; sys.modules[{missing!r}] = None\n"
         "from paraseek.errors import MissingDependency\n"
         "try:\n"
         f"    import {module}\n"

@@ -1,10 +1,10 @@
-"""Audio decoding, resampling and preprocessing in plain torch/numpy (no torchaudio); pitch tracking with Praat."""
+"""Audio decoding, resampling and preprocessing in numpy (no torch or torchaudio); pitch tracking with Praat."""
 
 from paraseek.errors import require
 
-require("torch")
 require("soundfile")
 require("parselmouth")
+require("threadpoolctl")
 
 from paraseek.audio.io import (  # noqa: E402
     MAX_DECODE_SECONDS,
