@@ -37,6 +37,7 @@ bench: setup
 	$(RECORD) store_concurrency -- $(PY) benchmarks/store_concurrency.py --points 20000 --json
 	$(RECORD) embed_speed -- $(PY) benchmarks/embed_speed.py --model paraspeechclap-combined --seconds 60 --threads 2 --json
 	$(RECORD) acoustics_cost -- env OMP_NUM_THREADS=1 $(PY) benchmarks/acoustics_cost.py --clips 8 --seconds 6 --json
+	$(RECORD) measured_bins -- $(PY) benchmarks/measured_bins.py --clips 400 --json
 	$(if $(SEARCH_POINTS),$(RECORD) search_latency -- $(PY) benchmarks/search_latency.py --points $(SEARCH_POINTS) --json)
 
 clean:

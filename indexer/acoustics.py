@@ -22,7 +22,7 @@ import parselmouth
 from numpy.lib.stride_tricks import sliding_window_view
 from parselmouth.praat import call
 
-from paraseek.audio.pitch import HOP_SECONDS, analyse_pitch, pitch_frames, to_sound
+from paraseek.audio.pitch import ANALYSIS_HOP_SECONDS, HOP_SECONDS, analyse_pitch, pitch_frames, to_sound
 from paraseek.storage import FieldType
 
 FRAME_SECONDS = 0.025
@@ -225,14 +225,14 @@ def middle(sound: parselmouth.Sound, seconds: float) -> parselmouth.Sound:
     return sound.extract_part(from_time=start, to_time=start + seconds, preserve_times=True)
 
 
-def measure(wave: np.ndarray, sample_rate: int) -> Acoustics:
-    """All measures of a mono clip (float array at ``sample_rate``)."""
+def measure(wave: np.ndarray, sample_rate: int, *, pitch_hop_seconds: float = ANALYSIS_HOP_SECONDS) -> Acoustics:
+    """All measures of a mono clip (float array at ``sample_rate``); ``pitch_hop_seconds`` is the pitch analysis' hop."""
     wave = np.asarray(wave, dtype=np.float32)
     mean_square = float(np.mean(wave.astype(np.float64) ** 2)) if wave.size else 0.0
     peak = float(np.abs(wave).max()) if wave.size else 0.0
     levels = frame_power_db(wave, sample_rate)
     sound = to_sound(wave, sample_rate)
-    pitch = analyse_pitch(sound)
+    pitch = analyse_pitch(sound, hop_seconds=pitch_hop_seconds)
     f0 = pitch_frames(pitch, levels.shape[0])
     n = levels.shape[0]
     active = levels > levels.max() - ACTIVITY_RANGE_DB

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from paraseek.audio.pitch import to_sound
+from paraseek.audio.pitch import ANALYSIS_HOP_SECONDS, HOP_SECONDS, analyse_pitch, pitch_frames, to_sound
 from paraseek.client.export import INDEXER_FIELDS
 from paraseek.filters import parse_where
 from paraseek.indexer import IndexOptions, index_corpus
@@ -105,6 +105,22 @@ def test_whisper_is_breathy_and_has_no_periodicity_measures(measured: dict[str, 
     assert "pitch" not in bins(whisper)
     for name in ("hnr_db", "jitter_percent", "shimmer_percent"):
         assert voiced[name] is not None and voiced[name] > 0
+
+
+def test_coarser_pitch_analysis_fills_the_measure_grid_from_its_nearest_frames(voices: dict[str, Path]) -> None:
+    sound = to_sound(read(voices["low"]), SR)
+    n_frames = int(np.ceil(sound.duration / HOP_SECONDS))
+    fine = pitch_frames(analyse_pitch(sound), n_frames)
+    coarse = pitch_frames(analyse_pitch(sound, hop_seconds=ANALYSIS_HOP_SECONDS), n_frames)
+    assert ANALYSIS_HOP_SECONDS == 2 * HOP_SECONDS
+    # every grid frame is filled: the voicing decisions agree on nearly all of them, and so does f0
+    assert np.mean(np.isnan(fine) == np.isnan(coarse)) > 0.95
+    both = ~np.isnan(fine) & ~np.isnan(coarse)
+    assert both.sum() > 0.3 * n_frames
+    assert np.median(np.abs(12 * np.log2(coarse[both] / fine[both]))) < 0.1  # semitones
+    # two neighbouring grid frames share each analysis frame
+    voiced = np.flatnonzero(both)
+    assert np.mean(coarse[voiced[:-1]] == coarse[voiced[:-1] + 1]) > 0.4
 
 
 def test_band_limited_keeps_the_band_and_cuts_above_it() -> None:
