@@ -28,17 +28,25 @@ class Split:
 
 @dataclass(frozen=True)
 class StageCosts:
-    """Seconds of wall time per second of audio, measured with decoding inline and ``threads`` model threads.
+    """Seconds per second of audio, measured with decoding inline and ``threads`` model threads.
 
-    ``decode``: read, resample and measure a clip; ``model``: the forward passes; ``other``: the
-    rest of the indexing process's work per batch (tags, payloads, upserts), which does not scale
-    with threads.
+    ``decode``: wall time to read, resample and measure a clip; ``decode_cpu``: the CPU time that
+    took, which is more where the measures run on several threads (Praat's pitch analysis uses
+    every core) and is what a decode worker takes when the cores are busy (``None``: as ``decode``);
+    ``model``: the forward passes' wall time; ``other``: the rest of the indexing process's work per
+    batch (tags, payloads, upserts), which does not scale with threads.
     """
 
     decode: float
     model: float
     other: float
     threads: int
+    decode_cpu: float | None = None
+
+    @property
+    def worker_decode(self) -> float:
+        """Seconds a decode worker spends per audio second when the cores are busy."""
+        return self.decode if self.decode_cpu is None else max(self.decode, self.decode_cpu)
 
 
 def predicted_rate(costs: StageCosts, split: Split, *, cuda: bool, cores: int | None = None) -> float:
@@ -51,10 +59,10 @@ def predicted_rate(costs: StageCosts, split: Split, *, cuda: bool, cores: int | 
     main = model + costs.other
     if split.workers == 0:
         return 1.0 / max(costs.decode + main, 1e-12)
-    rate = min(split.workers / max(costs.decode, 1e-12), 1.0 / max(main, 1e-12))
+    rate = min(split.workers / max(costs.worker_decode, 1e-12), 1.0 / max(main, 1e-12))
     if cores is not None:
         model_cpu = 0.0 if cuda else costs.model * costs.threads
-        rate = min(rate, cores / max(costs.decode + model_cpu + costs.other, 1e-12))
+        rate = min(rate, cores / max(costs.worker_decode + model_cpu + costs.other, 1e-12))
     return rate
 
 
@@ -80,15 +88,17 @@ class StageClock:
 
     def __init__(self) -> None:
         self.decode_seconds = 0.0
+        self.decode_cpu_seconds = 0.0
         self.decode_audio = 0.0
         self.model_seconds = 0.0
         self.other_seconds = 0.0
         self.model_audio = 0.0
         self.batches = 0
 
-    def decoded(self, seconds: float, audio_seconds: float) -> None:
-        """One clip decoded inline in ``seconds`` (``audio_seconds`` long; 0 for a clip that failed)."""
+    def decoded(self, seconds: float, cpu_seconds: float, audio_seconds: float) -> None:
+        """One clip decoded inline: ``seconds`` of wall, ``cpu_seconds`` of CPU time, ``audio_seconds`` (0 if it failed)."""
         self.decode_seconds += seconds
+        self.decode_cpu_seconds += cpu_seconds
         self.decode_audio += audio_seconds
 
     def embedded(self, model_seconds: float, other_seconds: float, audio_seconds: float) -> None:
@@ -107,4 +117,5 @@ class StageClock:
     def costs(self, threads: int) -> StageCosts:
         """Per-audio-second costs measured so far, the model running with ``threads`` threads."""
         return StageCosts(decode=self.decode_seconds / self.decode_audio, model=self.model_seconds / self.model_audio,
-                          other=self.other_seconds / self.model_audio, threads=threads)
+                          other=self.other_seconds / self.model_audio, threads=threads,
+                          decode_cpu=self.decode_cpu_seconds / self.decode_audio)

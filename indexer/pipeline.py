@@ -448,8 +448,9 @@ class _Run:
             return
         costs = self.clock.costs(self.split.threads)
         self.split = choose_split(costs, self.cores, cuda=self.cuda, threads=self.options.threads)
-        log.info("decode %.4f, model %.4f, other %.4f s per audio second: %d decode workers, %d model threads",
-                 costs.decode, costs.model, costs.other, self.split.workers, self.split.threads)
+        log.info("decode %.4f (CPU %.4f), model %.4f, other %.4f s per audio second: %d decode workers, "
+                 "%d model threads", costs.decode, costs.worker_decode, costs.model, costs.other, self.split.workers,
+                 self.split.threads)
         self.clock = None
         torch.set_num_threads(self.split.threads)
         if self.split.workers:
@@ -460,10 +461,11 @@ class _Run:
                           name=item.ref.location)
         if self.clock is None:
             return self._executor.submit(decode_or_fail, task, self.limits)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         future = self._executor.submit(decode_or_fail, task, self.limits)
         result = future.result()
-        self.clock.decoded(time.perf_counter() - started, result.duration if isinstance(result, Decoded) else 0.0)
+        self.clock.decoded(time.perf_counter() - started, time.process_time() - cpu_started,
+                           result.duration if isinstance(result, Decoded) else 0.0)
         return future
 
     def _loop(self) -> None:

@@ -458,6 +458,12 @@ def test_split_follows_the_measured_costs() -> None:
         cheap_model, Split(1, 1), cuda=False, cores=2)
     # more busy threads than cores cannot beat the CPU time every stage needs together
     assert predicted_rate(cheap_model, Split(2, 1), cuda=False, cores=2) <= 2 / (0.005 + 0.001 + 0.0005) + 1e-9
+    # measures on several threads (Praat's pitch analysis): a worker on busy cores takes the decode's CPU time
+    threaded = StageCosts(decode=0.0028, model=0.0011, other=0.0002, threads=2, decode_cpu=0.004)
+    assert threaded.worker_decode == 0.004
+    assert predicted_rate(threaded, Split(1, 1), cuda=False, cores=2) == pytest.approx(1 / 0.004)
+    assert predicted_rate(threaded, Split(0, 2), cuda=False) == pytest.approx(1 / (0.0028 + 0.0011 + 0.0002))
+    assert choose_split(threaded, 2, cuda=False) == Split(2, 1)
     on_gpu = StageCosts(decode=0.01, model=0.001, other=0.0005, threads=8)
     assert choose_split(on_gpu, 8, cuda=True) == Split(7, 1)
     assert choose_split(on_gpu, 8, cuda=True, threads=3) == Split(7, 3)
