@@ -29,6 +29,17 @@ def test_resample_keeps_leading_shape_and_treats_channels_alike() -> None:
         np.testing.assert_array_equal(out[channel], resample(wave[channel], 44100, 16000))
 
 
+def test_resampling_leaves_numpys_blas_threads_as_they_were() -> None:
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads() -> set[int]:
+        return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        resample(tone(1.0, 44100), 44100, 16000)
+        assert blas_threads() == {2}
+
+
 def test_resample_preserves_a_tone_below_nyquist() -> None:
     wave = np.sin(2 * np.pi * 1000 * np.arange(48000) / 48000).astype(np.float32)
     out = resample(wave, 48000, 16000)

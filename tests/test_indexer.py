@@ -301,9 +301,13 @@ def test_bad_files_are_reported_and_skipped(tmp_path: Path, store, model) -> Non
 
 def test_workers_decode_in_processes_with_same_result(folder: Path, tmp_path: Path, model) -> None:  # type: ignore[no-untyped-def]
     (folder / "broken.mp3").write_bytes(b"\xff\xfb" + b"\x00" * 50)
+    import torch
+
+    threads = torch.get_num_threads()
     with open_store(tmp_path / "d1") as inline_store, open_store(tmp_path / "d2") as pool_store:
         inline = index_corpus(folder, inline_store, model, options())
         pooled = index_corpus(folder, pool_store, model, options(workers=2, batch_seconds=1.0, upsert_batch=2))
+        assert torch.get_num_threads() == threads  # the run gives back the threads it took for the model
         assert (pooled.indexed, pooled.failed) == (inline.indexed, inline.failed) == (6, 1)
         a = {p.id: p for p in inline_store.retrieve("voices", [p.id for p in all_points(inline_store, "voices")],
                                                     with_vectors=True)}
