@@ -69,6 +69,7 @@ def main() -> None:
     from threadpoolctl import threadpool_limits
 
     from paraseek.audio.pitch import ANALYSIS_HOP_SECONDS
+    from paraseek.indexer.acoustics import BIN_VALUES
     from paraseek.training.synth import generate_corpus
 
     threadpool_limits(limits=1)
@@ -83,7 +84,7 @@ def main() -> None:
     default, reference = results[ANALYSIS_HOP_SECONDS], results[args.reference_hop]
     changed = {name: round(sum(a.get(name) != b.get(name) for a, b in zip(default["bins"], reference["bins"],
                                                                          strict=True)) / len(rows), 3)
-               for name in ("gender", "pitch", "speaking_rate", "noise", "reverberation", "breathiness")}
+               for name in BIN_VALUES}
     print(f"{len(rows)} clips; measure's CPU time per audio second and the bins' agreement with the labels")
     for hop, label in ((ANALYSIS_HOP_SECONDS, "indexer"), (args.reference_hop, "reference")):
         figures = results[hop]
