@@ -262,6 +262,12 @@ def test_the_group_teacher_scores_a_copy_of_itself_as_agreeing(tmp_path: Path) -
         low, high = teacher.student_text(["A low-pitched voice.", "A high-pitched voice."])
         certain_low = torch.nn.functional.normalize(low - high, dim=-1).expand_as(same)  # scores low over high
         assert float(teacher.loss(waves, mask, certain_low, torch.tensor(100.0))) > 1e-3
+        mixed = torch.cat([same[:1], certain_low[1:]])  # the first clip agrees with the teacher, the second does not
+        scale = teacher.teacher_scale
+        only_second = float(teacher.loss(waves, mask, mixed, scale, torch.tensor([False, True])))
+        assert only_second == pytest.approx(float(teacher.loss(waves[1:], mask[1:], certain_low[1:], scale)), rel=1e-5)
+        assert float(teacher.loss(waves, mask, mixed, scale, torch.tensor([True, False]))) == pytest.approx(0.0, abs=1e-6)
+        assert float(teacher.loss(waves, mask, mixed, scale, torch.tensor([False, False]))) == 0.0
 
 
 def test_fine_tuning_can_keep_the_initial_models_judgement_of_a_group(tmp_path: Path) -> None:
@@ -277,6 +283,10 @@ def test_fine_tuning_can_keep_the_initial_models_judgement_of_a_group(tmp_path: 
         train(dataclasses.replace(settings, init_checkpoint=None, out_dir=str(tmp_path / "other")))
     with pytest.raises(InvalidArgument, match="cannot distill"):
         train(dataclasses.replace(settings, distill_groups=("emotion",), out_dir=str(tmp_path / "third")))
+    skipped = dataclasses.replace(settings, distill_skip_tags=("low-pitched", "high-pitched"), out_dir=str(tmp_path / "skip"))
+    train(skipped)  # every clip of the corpus carries a pitch tag, so none is distilled
+    log = [json.loads(line) for line in (Path(skipped.out_dir) / "log.jsonl").read_text().splitlines()]
+    assert [record["distillation"] for record in log if "distillation" in record] == [0.0, 0.0]
 
 
 @pytest.mark.slow

@@ -41,6 +41,10 @@ class Example:
         """``group:tag`` strings, the units of class-balanced sampling."""
         return [f"{group}:{tag}" for group, tags in sorted(self.tags.items()) for tag in tags]
 
+    def has_any(self, tags: Sequence[str]) -> bool:
+        """Whether the clip carries any of ``tags``."""
+        return any(tag in present for present in self.tags.values() for tag in tags)
+
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
     """JSON lines of a manifest; a malformed line is an ``InvalidArgument`` naming it."""

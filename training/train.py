@@ -20,6 +20,8 @@ Fine-tuning can keep the initial model's judgement of chosen style groups (``dis
 against those groups' tag prompts, and the KL divergence from its tag distribution to the trained
 model's is added to the loss (knowledge distillation, Hinton et al. 2015), so a group the initial
 model already judges well keeps its decision boundary while the rest of the model learns new styles.
+Clips carrying any of ``distill_skip_tags`` (styles the initial model never learned, where its
+judgement is out of its domain) are left out of that loss.
 
 Fine-tuning can end in a weight-space ensemble with the initial weights (``init_weight``; Wortsman
 et al. 2022, "Robust fine-tuning of zero-shot models"): ``weights.pt`` and the final validation
@@ -76,6 +78,7 @@ class TrainSettings:
     distill_groups: tuple[str, ...] = ()  # groups whose tag scores follow init_checkpoint's (knowledge distillation)
     distill_weight: float = 0.0
     distill_temperature: float = 1.0
+    distill_skip_tags: tuple[str, ...] = ()  # clips with any of these tags are not distilled
     audio_root: str | None = None
     val_manifest: str | None = None  # default: the manifest's "test" split
     val_max_clips: int = 400
@@ -267,8 +270,14 @@ class GroupTeacher:
         heads = tags.view(self.heads, len(self.groups[group]), -1)
         return scale * torch.einsum("bd,htd->hbt", audio, heads)
 
-    def loss(self, waves: torch.Tensor, mask: torch.Tensor, audio: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-        """Mean over the distilled groups of KL(frozen model's tag distribution || trained model's)."""
+    def loss(self, waves: torch.Tensor, mask: torch.Tensor, audio: torch.Tensor, scale: torch.Tensor,
+             keep: torch.Tensor | None = None) -> torch.Tensor:
+        """Mean over the distilled groups of KL(frozen model's tag distribution || trained model's), over
+        the clips ``keep`` marks (all when None; zero when it marks none)."""
+        if keep is not None:
+            if not bool(keep.any()):
+                return audio.sum() * 0.0
+            waves, mask, audio = waves[keep], mask[keep], audio[keep]
         with torch.no_grad():
             pooled = self.teacher._pool_audio(waves, mask)
             teacher_audio = nn.functional.normalize(self.teacher._project_audio(pooled).float(), dim=-1)
@@ -486,7 +495,8 @@ def train(settings: TrainSettings) -> dict[str, Any]:
                 loss = loss + settings.classification_weight * classification
                 record["classification"] = float(classification.detach())
             if teacher is not None:
-                distillation = teacher.loss(waves, mask, audio, scale)
+                keep = torch.tensor([not example.has_any(settings.distill_skip_tags) for example in batch], device=device)
+                distillation = teacher.loss(waves, mask, audio, scale, keep if settings.distill_skip_tags else None)
                 loss = loss + settings.distill_weight * distillation
                 record["distillation"] = float(distillation.detach())
             optimizer.zero_grad(set_to_none=True)
