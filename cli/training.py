@@ -51,6 +51,8 @@ def synth(out_dir: Path, n_clips: int, seed: int, workers: int | None, styles: s
               help="Weight of the --distill-group loss (0 disables it).")
 @click.option("--distill-temperature", type=click.FloatRange(min=0.0, min_open=True), default=None,
               help="Softens both models' tag distributions so margins, not only decisions, are matched.")
+@click.option("--distill-skip-tag", "distill_skip_tags", multiple=True,
+              help="Repeatable: clips carrying this tag are left out of the --distill-group loss.")
 @click.option("--audio-root", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="ParaSpeechCaps-style manifests: folder holding {source}/{relative_audio_path}.")
 @click.option("--val-manifest", type=click.Path(dir_okay=False, path_type=Path), default=None,

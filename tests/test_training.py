@@ -347,6 +347,15 @@ def test_train_and_synth_commands(tmp_path: Path) -> None:
                                       "--workers", "0", "--threads", "1"])
     assert result.exit_code == 0, result.output
     assert "text_to_audio" in result.output and (tmp_path / "run" / "weights.pt").is_file()
+    result = CliRunner().invoke(cli, ["train", "--manifest", str(manifest), "--out-dir", str(tmp_path / "distilled"),
+                                      "--init-checkpoint", str(tmp_path / "run" / "weights.pt"), "--distill-group",
+                                      "pitch", "--distill-weight", "1", "--distill-skip-tag", "high-pitched",
+                                      "--steps", "2", "--batch-size", "3", "--workers", "0", "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    log = [json.loads(line) for line in (tmp_path / "distilled" / "log.jsonl").read_text().splitlines()]
+    started = next(record for record in log if record.get("event") == "start")["settings"]
+    assert started["distill_groups"] == ["pitch"] and started["distill_skip_tags"] == ["high-pitched"]
+    assert any("distillation" in record for record in log)
     result = CliRunner().invoke(cli, ["synth", str(tmp_path / "synth"), "--clips", "2", "--workers", "1"])
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in (tmp_path / "synth" / "manifest.jsonl").read_text().splitlines()]

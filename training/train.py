@@ -495,8 +495,9 @@ def train(settings: TrainSettings) -> dict[str, Any]:
                 loss = loss + settings.classification_weight * classification
                 record["classification"] = float(classification.detach())
             if teacher is not None:
-                keep = torch.tensor([not example.has_any(settings.distill_skip_tags) for example in batch], device=device)
-                distillation = teacher.loss(waves, mask, audio, scale, keep if settings.distill_skip_tags else None)
+                keep = (torch.tensor([not e.has_any(settings.distill_skip_tags) for e in batch], device=device)
+                        if settings.distill_skip_tags else None)
+                distillation = teacher.loss(waves, mask, audio, scale, keep)
                 loss = loss + settings.distill_weight * distillation
                 record["distillation"] = float(distillation.detach())
             optimizer.zero_grad(set_to_none=True)
