@@ -252,7 +252,34 @@ def test_style_set_one_is_unchanged_by_set_two() -> None:
         assert set(plan.tags) <= set(synth.STYLE_SETS[1])
         assert "rhythm" not in plan.params and "breathy" not in plan.params
     with pytest.raises(InvalidArgument):
-        plan_clip(0, 4, "train", styles=3)
+        plan_clip(0, 4, "train", styles=4)
+
+
+def test_style_set_three_renders_every_emotion_with_its_key_cues() -> None:
+    plans = plan_corpus(800, seed=5, styles=3)
+    assert [p.voice for p in plans] == [p.voice for p in plan_corpus(800, seed=5, styles=2)]
+    assert {p.tags.get("emotion") for p in plans} - {None} == set(STYLE_GROUPS["emotion"])
+    for plan in plans:
+        tags, params = plan.tags, plan.params
+        boost = 6.0 if tags.get("rhythm") == "enunciated" else 0.0  # enunciation adds up to 6 dB of treble
+        emotion = tags.get("emotion")
+        if emotion == "neutral":
+            assert "tremolo" not in params and (tags.get("rhythm") == "enunciated" or "treble_db" not in params)
+        elif emotion == "angry":
+            assert tags["volume"] == "loud" and tags["texture"] != "smooth" and params["treble_db"] >= 5
+        elif emotion == "happy":
+            assert "speed" not in tags and "volume" not in tags and params["treble_db"] >= 2
+            assert tags.get("intonation", "expressive") == "expressive"
+        elif emotion == "enthusiastic":
+            assert tags["speed"] == "fast" and tags["volume"] == "loud" and params["treble_db"] >= 2
+        elif emotion == "sad":
+            assert tags["breathiness"] == "breathy" and params["treble_db"] <= -5 + boost
+        elif emotion == "scared":
+            assert "tremolo" in params
+        elif emotion == "sleepy":
+            assert tags["speed"] == "slow" and tags["texture"] != "smooth" and params["treble_db"] <= -5 + boost
+        elif emotion == "calm":
+            assert tags["speed"] == "slow" and "volume" not in tags and tags.get("intonation", "monotonous") == "monotonous"
 
 
 def _first_plan(tags: dict[str, str], engine: str = "espeak-ng") -> synth.ClipPlan:

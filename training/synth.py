@@ -57,6 +57,16 @@ generator seeded with ``(seed, clip index, "v2")``, so that style set 1 stays bi
   often creaky or breathy; calm = middle/low pitch, slow or middle speed, quiet or middle level,
   narrow-to-middle range, smooth, slightly dark.
 
+Style set 3 (``styles=3``; the model card's emotion experiment) is style set 2 with emotion profiles whose key
+cues are always present (``DISTINCT_EMOTION_PROFILES``), so no emotion is rendered as a draw that neutral
+clips also take: angry = loud, tense (treble +5..+9 dB) and rough (or creaky), mostly fast, high or
+middle pitch; happy = expressive and bright (treble +2..+5 dB) at middle speed and level, mostly high;
+enthusiastic = expressive, bright, fast and loud, mostly high; sad = dark (treble -5..-9 dB) and breathy,
+mostly low, slow, quiet and monotonous; scared = tremolo 5-9 Hz, mostly high and fast, often breathy;
+sleepy = dark, creaky (or rough), slow and monotonous, mostly low and quiet; calm = slow, monotonous and
+slightly dark (treble -2..-4 dB) at middle level. A rhythm's own treble boost adds to the emotion's.
+Each cue's size is drawn for every clip, and the voices, engines and sentences vary as in set 2.
+
 Held-out split: a fixed set of voices (``TEST_VOICES``: espeak-ng variants m7, Hugo, victor, paul, f4,
 linda, steph2 with any accent, and flite's awb) speaks only "test" clips and never "train" clips; sentences
 belong to a split by a hash of their text (``synth_text.sentence_split``), so test clips say sentences
@@ -106,8 +116,9 @@ STYLE_GROUPS: dict[str, list[str]] = {
     "rhythm": ["flowing", "punctuated", "hesitant", "stammering", "singsong", "enunciated"],
     "emotion": ["angry", "happy", "sad", "scared", "sleepy", "enthusiastic", "calm", "neutral"],
 }
-#: The groups each style set renders: set 1 made paraseek-mini's corpus, set 2 paraseek-mini-v2's.
-STYLE_SETS: dict[int, tuple[str, ...]] = {1: tuple(STYLE_GROUPS)[:9], 2: tuple(STYLE_GROUPS)}
+#: The groups each style set renders: set 1 made paraseek-mini's corpus, set 2 paraseek-mini-v2's; set 3 renders
+#: set 2's groups with ``DISTINCT_EMOTION_PROFILES``.
+STYLE_SETS: dict[int, tuple[str, ...]] = {1: tuple(STYLE_GROUPS)[:9], 2: tuple(STYLE_GROUPS), 3: tuple(STYLE_GROUPS)}
 
 SAMPLE_RATE = 16000
 MIN_DURATION = 2.0
@@ -183,6 +194,25 @@ EMOTION_PROFILES: dict[str, EmotionProfile] = {
     "calm": EmotionProfile({_LOW: .4, _MID: .6}, {"slow": .5, None: .5}, {"quiet": .4, None: .6},
                            {"monotonous": .3, None: .7}, (-4, -2), .5, breathy=.1),
 }
+#: Style set 3's profiles: each emotion's key cues are always present (see the module docstring).
+DISTINCT_EMOTION_PROFILES: dict[str, EmotionProfile] = {
+    "angry": EmotionProfile({_HIGH: .6, _MID: .4}, {"fast": .8, None: .2}, {"loud": 1.0},
+                            {"expressive": .8, None: .2}, (5, 9), 1.0, rough=1.0, breathy=0.0),
+    "happy": EmotionProfile({_HIGH: .9, _MID: .1}, {None: 1.0}, {None: 1.0}, {"expressive": 1.0}, (2, 5), 1.0,
+                            breathy=0.0),
+    "enthusiastic": EmotionProfile({_HIGH: .8, _MID: .2}, {"fast": 1.0}, {"loud": 1.0}, {"expressive": 1.0},
+                                   (2, 5), 1.0, breathy=0.0),
+    "sad": EmotionProfile({_LOW: .8, _MID: .2}, {"slow": .9, None: .1}, {"quiet": .9, None: .1},
+                          {"monotonous": .9, None: .1}, (-9, -5), 1.0, breathy=1.0),
+    "scared": EmotionProfile({_HIGH: .8, _MID: .2}, {"fast": .8, None: .2}, {"quiet": .4, None: .6},
+                             {None: .5, "expressive": .5}, breathy=.5, tremolo=1.0),
+    "sleepy": EmotionProfile({_LOW: .8, _MID: .2}, {"slow": 1.0}, {"quiet": .9, None: .1}, {"monotonous": 1.0},
+                             (-9, -5), 1.0, creaky=1.0, breathy=0.0),
+    "calm": EmotionProfile({_LOW: .3, _MID: .7}, {"slow": 1.0}, {None: 1.0}, {"monotonous": 1.0}, (-4, -2), 1.0,
+                           breathy=0.0),
+}
+#: The emotion profiles of each style set that renders emotions.
+_PROFILES_OF_SET = {2: EMOTION_PROFILES, 3: DISTINCT_EMOTION_PROFILES}
 _EMOTION_SHARE = 0.5
 _RHYTHM_WEIGHTS: dict[str, float] = {"flowing": .5, "punctuated": .1, "hesitant": .1, "stammering": .1,
                                      "singsong": .1, "enunciated": .1}
@@ -191,8 +221,9 @@ _PLAIN_BREATHY_SHARE = 0.18
 
 
 def _plan_extended(rng: random.Random, engine: str, whispered: bool, choices: dict[str, str | None],
-                   params: dict[str, Any]) -> dict[str, str | None]:
-    """Draw style set 2's tags for a clip; redraw ``choices`` by the emotion's profile; add render params."""
+                   params: dict[str, Any], profiles: dict[str, EmotionProfile]) -> dict[str, str | None]:
+    """Draw style set 2's (or 3's) tags for a clip; redraw ``choices`` by the emotion's profile (one of
+    ``profiles``); add render params."""
     rhythms = {k: w for k, w in _RHYTHM_WEIGHTS.items() if engine == "espeak-ng" or k not in _ESPEAK_ONLY_RHYTHMS}
     rhythm = _pick(rng, rhythms)
     params["rhythm"] = {"tag": rhythm}
@@ -211,10 +242,10 @@ def _plan_extended(rng: random.Random, engine: str, whispered: bool, choices: di
         params["treble_db"] = _uniform(rng, (3, 6))
     if whispered:
         return {"rhythm": rhythm}
-    emotion = rng.choice(sorted(EMOTION_PROFILES)) if rng.random() < _EMOTION_SHARE else None
+    emotion = rng.choice(sorted(profiles)) if rng.random() < _EMOTION_SHARE else None
     breathy_share = _PLAIN_BREATHY_SHARE
     if emotion is not None:
-        profile = EMOTION_PROFILES[emotion]
+        profile = profiles[emotion]
         choices["pitch"] = _pick(rng, profile.pitch)
         if choices["texture"] == "creaky" and choices["pitch"] == _HIGH:
             choices["pitch"] = None
@@ -336,7 +367,7 @@ def plan_clip(index: int, seed: int, split: str, styles: int = 1) -> ClipPlan:
     if styles >= 2:
         redrawn: dict[str, str | None] = {"pitch": pitch, "speed": speed, "volume": volume, "intonation": intonation,
                                           "texture": texture}
-        extended = _plan_extended(extended_rng, engine, whispered, redrawn, params)
+        extended = _plan_extended(extended_rng, engine, whispered, redrawn, params, _PROFILES_OF_SET[styles])
         pitch, speed, volume, intonation = redrawn["pitch"], redrawn["speed"], redrawn["volume"], redrawn["intonation"]
         texture = redrawn["texture"] or texture
     if engine == "espeak-ng":
