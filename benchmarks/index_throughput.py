@@ -6,8 +6,8 @@ Both embed the same espeak-ng clips (22.05 kHz, so both resample) with the same 
       default threads;
   (b) pipeline: ``paraseek.indexer.index_corpus`` into a fresh embedded store: decode, resample
       and acoustics (inline or in worker processes, as the run's own measurements choose), model
-      chunks of ``--batch-seconds`` sorted by length, ``--dtype`` weights on CPU (autocast on
-      CUDA), plus style tags and upserts;
+      chunks of ``--batch-seconds`` sorted by length (at most ``--batch-items`` clips per forward
+      pass), ``--dtype`` weights on CPU (autocast on CUDA), plus style tags and upserts;
   (c) model-only limit: the encoder alone on the same clips already decoded and resampled, in
       length-sorted batches, at the pipeline's dtype with every core: no pipeline beats it.
 
@@ -127,6 +127,9 @@ def main() -> None:
     parser.add_argument("--baseline-threads", type=int, default=None,
                         help="torch threads of the per-file loop (default: torch's default, all cores)")
     parser.add_argument("--batch-seconds", type=float, default=60.0)
+    parser.add_argument("--batch-items", type=int, default=None,
+                        help="clips per forward pass of the pipeline and the limit (default: the model's own; on CPU "
+                             "the real-size models take 1)")
     parser.add_argument("--tokenizer", default=None, help="tokenizer folder (default: the model's)")
     parser.add_argument("--random-init", action="store_true", help="random weights (same FLOPs)")
     parser.add_argument("--seed", type=int, default=0)
@@ -180,6 +183,8 @@ def main() -> None:
         del reference
         args.dtype = resolve_dtype(args.dtype, args.device)
         model = load(name, args.device, args.dtype, random_init, tokenizer)
+        if args.batch_items:
+            model.max_batch_items = args.batch_items
         run_embeddings, run_seconds, summary = pipeline(folder, model, args, Path(tmp) / "data")
         limit_seconds = model_only(paths, model, args.batch_seconds)
 

@@ -96,7 +96,7 @@ def claim_collection(store: Any, name: str) -> None:
 @click.option("--errors-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="JSONL report of clips that failed (default: DATA_DIR/reports/COLLECTION.errors.jsonl).")
 @click.option("--batch-seconds", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
-              help="Audio per model call.")
+              help="Audio per model call (on CPU the real-size models take one clip per call).")
 @click.option("--min-seconds", type=click.FloatRange(min=0.0), default=0.25, show_default=True,
               help="Shorter clips are reported and skipped.")
 @click.option("--max-seconds", type=click.FloatRange(min=1.0), default=7200.0, show_default=True,

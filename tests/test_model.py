@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from paraseek.errors import (
 )
 from paraseek.model import get_config, list_models, load_model
 from paraseek.model.encoder import windows
-from paraseek.testing import tiny_paraspeechclap, tone
+from paraseek.testing import tiny_paraspeechclap, tiny_paraspeechclap_config, tone
 
 RELEASED = ["paraspeechclap-combined", "paraspeechclap-intrinsic", "paraspeechclap-situational"]
 
@@ -66,6 +67,21 @@ def test_batched_equals_single_for_very_different_lengths(golden_model) -> None:
     single = np.stack([golden_model.embed_audio([c])[0] for c in clips])
     batched = golden_model.embed_audio(clips, max_batch_seconds=60)
     np.testing.assert_allclose(batched, single, atol=1e-5)
+
+
+def test_cpu_forward_passes_hold_at_most_cpu_max_batch_items_clips() -> None:
+    config = tiny_paraspeechclap_config()
+    capped = load_model(config=dataclasses.replace(config, preprocessing={**config.preprocessing, "cpu_max_batch_items": 1}),
+                        random_init=True)
+    batched = tiny_paraspeechclap()
+    sizes: list[int] = []
+    pool = capped._pool_audio  # type: ignore[attr-defined]
+    capped._pool_audio = lambda waves, mask: (sizes.append(len(waves)), pool(waves, mask))[1]  # type: ignore[attr-defined]
+    clips = [tone(s, 16000, frequency=f, seed=i) for i, (s, f) in enumerate([(0.5, 110), (3.0, 300), (1.5, 180)])]
+    np.testing.assert_allclose(capped.embed_audio(clips, max_batch_seconds=60),
+                               batched.embed_audio(clips, max_batch_seconds=60), atol=1e-5)
+    assert sizes == [1, 1, 1] and batched.max_batch_items == 32  # type: ignore[attr-defined]
+    assert get_config("paraspeechclap-combined").preprocessing["cpu_max_batch_items"] == 1
 
 
 def test_other_rates_and_channels_are_resampled(golden_model) -> None:  # type: ignore[no-untyped-def]

@@ -63,6 +63,8 @@ class TorchDualEncoder(EmbeddingModel):
     fewest equal windows no longer than that; the windows' pooled features are averaged, weighted
     by their length, before the projection. Shorter clips are encoded whole. Nothing is random.
     Batching never changes a result beyond float rounding: every forward pass uses a padding mask.
+    On CPU, ``preprocessing.cpu_max_batch_items`` (default: ``max_batch_items``) caps the clips per
+    forward pass: the real-size speech tower runs fastest there one clip at a time.
 
     Precision: ``dtype`` float32 runs in full precision. A reduced ``dtype`` casts the weights on
     CPU (bf16 runs about 3x faster than fp32 on CPUs with bf16 units); on CUDA the weights stay
@@ -95,6 +97,8 @@ class TorchDualEncoder(EmbeddingModel):
         self.window_seconds = float(policy.get("window_seconds", DEFAULT_WINDOW_SECONDS))
         self.max_batch_seconds = float(policy.get("max_batch_seconds", DEFAULT_BATCH_SECONDS))
         self.max_batch_items = int(policy.get("max_batch_items", 32))
+        if self.device.type == "cpu":
+            self.max_batch_items = int(policy.get("cpu_max_batch_items", self.max_batch_items))
         self.max_text_tokens = int(policy.get("max_text_tokens", 512))
 
     # --- what subclasses implement -------------------------------------------------------------
