@@ -135,6 +135,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="also print the results as one JSON line")
     args = parser.parse_args()
+    if args.batch_items is not None and args.batch_items < 1:
+        parser.error("--batch-items must be at least 1")
 
     import torch
 
@@ -183,7 +185,7 @@ def main() -> None:
         del reference
         args.dtype = resolve_dtype(args.dtype, args.device)
         model = load(name, args.device, args.dtype, random_init, tokenizer)
-        if args.batch_items:
+        if args.batch_items is not None:
             model.max_batch_items = args.batch_items
         run_embeddings, run_seconds, summary = pipeline(folder, model, args, Path(tmp) / "data")
         limit_seconds = model_only(paths, model, args.batch_seconds)
