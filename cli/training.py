@@ -54,6 +54,8 @@ def synth(out_dir: Path, n_clips: int, seed: int, workers: int | None, styles: s
               help="Softens both models' tag distributions so margins, not only decisions, are matched.")
 @click.option("--distill-skip-tag", "distill_skip_tags", multiple=True,
               help="Repeatable: clips carrying this tag are left out of the --distill-group loss.")
+@click.option("--base-invariance-weight", type=click.FloatRange(min=0.0), default=None,
+              help="Models extending a frozen base: weight of the loss that leaves the base's style groups to the base.")
 @click.option("--audio-root", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="ParaSpeechCaps-style manifests: folder holding {source}/{relative_audio_path}.")
 @click.option("--val-manifest", type=click.Path(dir_okay=False, path_type=Path), default=None,

@@ -78,6 +78,17 @@ def tiny_paraspeechclap_config() -> ModelConfig:
     )
 
 
+def extended_mini_config(**changes: object) -> ModelConfig:
+    """paraseek-mini (v1) frozen as the base of a 512-d extension of the same shape, holding half of every score."""
+    from paraseek.model.config import get_config
+
+    data = get_config("paraseek-mini").to_dict()
+    data.update(name="paraseek-mini-extended", embedding_dim=512, base={"model": "paraseek-mini", "share": 0.5},
+                weights={})
+    data.update(changes)
+    return ModelConfig.from_dict(data)
+
+
 @functools.lru_cache(maxsize=1)
 def tiny_paraspeechclap() -> EmbeddingModel:
     """A seeded random ParaSpeechCLAP at toy size: exercises every code path in milliseconds."""

@@ -16,7 +16,7 @@ from paraseek.model import get_config, hub, load_model, mini
 from paraseek.model.factory import bfloat16_native, resolve_dtype
 from paraseek.model.hub import file_fingerprint
 from paraseek.model.mini import htk_mel_filterbank, minilm_dir
-from paraseek.testing import speak, tone
+from paraseek.testing import extended_mini_config, speak, tone
 
 VERSIONS = ["paraseek-mini-v2", "paraseek-mini"]
 
@@ -181,3 +181,43 @@ def test_auto_precision_is_bfloat16_only_where_the_cpu_runs_it_natively() -> Non
     assert {p.dtype for p in auto.network.parameters()} == {torch.bfloat16 if native else torch.float32}
     with pytest.raises(InvalidArgument, match="dtype must be one of"):
         resolve_dtype("int4", "cpu")
+
+
+# --- a model extending a frozen base ---------------------------------------------------------------
+
+
+def v1_weights() -> Path:
+    return hub.PACKAGE_DIR / get_config("paraseek-mini").weights["package_file"]
+
+
+def test_an_extension_started_from_its_base_scores_exactly_like_the_base(model) -> None:  # type: ignore[no-untyped-def]
+    extended = load_model(config=extended_mini_config(), checkpoint=v1_weights())
+    waves = [tone(2.0, frequency=140.0, seed=1), tone(1.1, frequency=320.0, amplitude=0.02, seed=2)]
+    texts = ["A deep, breathy voice.", "A woman speaks quickly."]
+    audio = extended.embed_audio(waves)
+    assert audio.shape == (2, 512)
+    np.testing.assert_allclose(audio @ extended.embed_text(texts).T, model.embed_audio(waves) @ model.embed_text(texts).T,
+                               atol=1e-5)
+    # training moves the extension only: the base's half of every embedding stays the base's embedding
+    with torch.no_grad():
+        for parameter in extended.network.audio_projection.parameters():  # type: ignore[attr-defined]
+            parameter.add_(0.1)
+    np.testing.assert_allclose(extended.embed_audio(waves)[:, :256], np.sqrt(0.5) * model.embed_audio(waves), atol=1e-5)
+
+
+def test_an_extension_saves_and_trains_only_its_own_weights(model) -> None:  # type: ignore[no-untyped-def]
+    network = load_model(config=extended_mini_config(), random_init=True).network  # type: ignore[attr-defined]
+    state = network.state_dict()
+    assert set(state) == set(model.network.state_dict())  # the base is not part of the saved weights
+    network.load_state_dict(model.network.state_dict())  # so the base's own file is a valid starting point
+    network.train()
+    assert network.speech_encoder.training and not network.base.training  # batch norm statistics of the base stay put
+    assert not any(p.requires_grad for p in network.base.parameters())
+    assert all(p.requires_grad for p in network.parameters() if not any(p is b for b in network.base.parameters()))
+
+
+@pytest.mark.parametrize("changes", [{"embedding_dim": 256}, {"base": {"model": "paraseek-mini", "share": 1.0}},
+                                     {"base": {"model": "paraseek-mini", "share": 0.0}}])
+def test_an_extension_without_room_or_share_is_refused(changes: dict[str, object]) -> None:
+    with pytest.raises(InvalidArgument):
+        load_model(config=extended_mini_config(**changes), random_init=True)

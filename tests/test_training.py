@@ -16,11 +16,12 @@ import torch
 
 from paraseek.errors import InvalidArgument
 from paraseek.model import load_model
-from paraseek.testing import tiny_paraspeechclap_config, tone, write_audio
+from paraseek.testing import extended_mini_config, tiny_paraspeechclap_config, tone, write_audio
 from paraseek.training.data import Augmentation, Example
 from paraseek.training.losses import distillation_loss, info_nce, tag_classification_loss
 from paraseek.training.sampler import BalancedBatchSampler, rare_tags, sample_weights, tag_weights
 from paraseek.training.train import (
+    BaseInvariance,
     GroupTeacher,
     TextEmbedder,
     TrainSettings,
@@ -356,6 +357,9 @@ def test_train_and_synth_commands(tmp_path: Path) -> None:
     started = next(record for record in log if record.get("event") == "start")["settings"]
     assert started["distill_groups"] == ["pitch"] and started["distill_skip_tags"] == ["high-pitched"]
     assert any("distillation" in record for record in log)
+    result = CliRunner().invoke(cli, ["train", "--manifest", str(manifest), "--out-dir", str(tmp_path / "invariant"),
+                                      "--base-invariance-weight", "1", "--steps", "2", "--batch-size", "3", "--workers", "0"])
+    assert result.exit_code != 0 and "does not extend a base model" in str(result.exception or result.output)
     result = CliRunner().invoke(cli, ["synth", str(tmp_path / "synth"), "--clips", "2", "--workers", "1"])
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in (tmp_path / "synth" / "manifest.jsonl").read_text().splitlines()]
@@ -376,3 +380,40 @@ def test_recipes_train_their_model_on_its_style_set(tmp_path: Path, name: str) -
     trained = {**config.style_groups, **config.unlearned_groups}
     assert trained == {group: STYLE_GROUPS[group] for group in STYLE_SETS[recipe.corpus_styles]}
     assert not set(config.style_groups) & set(config.unlearned_groups)
+
+
+def test_base_invariance_is_zero_only_when_the_extension_scores_each_base_group_alike() -> None:
+    from paraseek.model.hub import PACKAGE_DIR
+
+    model = load_model(config=extended_mini_config(), checkpoint=PACKAGE_DIR / "weights" / "paraseek-mini.pt")
+    invariance = BaseInvariance(model, ("A {} voice.", "{} speech"))  # type: ignore[arg-type]
+    assert {"A female voice.", "male speech", "A creaky voice."} <= set(invariance.texts())
+    text = TextEmbedder(model, invariance.texts())  # type: ignore[arg-type]
+    with torch.no_grad():
+        assert float(invariance.loss(text)) > 0.05  # started from the base, the extension tells the tags apart
+        head = model.network.text_projection  # type: ignore[attr-defined]
+        for layer in (head.skip, head.fc2):
+            layer.weight.zero_()
+        head.fc2.bias.zero_()  # every text now gives the same extension embedding
+        assert float(invariance.loss(text)) == pytest.approx(0.0, abs=1e-10)
+    with pytest.raises(InvalidArgument, match="does not extend"):
+        BaseInvariance(load_model("paraseek-mini"), ("A {} voice.",))  # type: ignore[arg-type]
+
+
+def test_an_extension_trains_beside_its_frozen_base(tmp_path: Path) -> None:
+    from paraseek.model.hub import PACKAGE_DIR
+
+    config_path = tmp_path / "extended.json"
+    config_path.write_text(json.dumps(extended_mini_config().to_dict()))
+    v1 = PACKAGE_DIR / "weights" / "paraseek-mini.pt"
+    settings = tiny_settings(tmp_path, model=str(config_path), init_checkpoint=str(v1), steps=4, batch_size=4,
+                             cache_audio=True, checkpoint_every=1000, base_invariance_weight=10.0)
+    train(settings)
+    log = [json.loads(line) for line in (Path(settings.out_dir) / "log.jsonl").read_text().splitlines()]
+    spreads = [record["base_invariance"] for record in log if "base_invariance" in record]
+    assert len(spreads) == 4 and spreads[-1] < spreads[0]
+    trained = load_model(config=config_path, checkpoint=Path(settings.out_dir) / "weights.pt")
+    base = load_model("paraseek-mini")
+    wave = [tone(1.5, frequency=180.0, seed=3)]
+    np.testing.assert_allclose(trained.embed_audio(wave)[:, :256], np.sqrt(0.5) * base.embed_audio(wave), atol=1e-5)
+    assert not np.allclose(trained.embed_audio(wave)[:, 256:], np.sqrt(0.5) * base.embed_audio(wave), atol=1e-3)

@@ -47,8 +47,10 @@ from torch import nn
 
 from paraseek.errors import InvalidArgument
 from paraseek.model import load_model
+from paraseek.model.config import get_config
 from paraseek.model.encoder import TorchDualEncoder
 from paraseek.model.hub import PACKAGE_DIR
+from paraseek.model.mini import ExtendedMiniNetwork
 from paraseek.model.zeroshot import ZERO_SHOT_PROMPT, prompt_texts
 from paraseek.training.data import Augmentation, ClipDataset, Example, collate, load_examples
 from paraseek.training.eval import evaluate_examples
@@ -79,6 +81,7 @@ class TrainSettings:
     distill_weight: float = 0.0
     distill_temperature: float = 1.0
     distill_skip_tags: tuple[str, ...] = ()  # clips with any of these tags are not distilled
+    base_invariance_weight: float = 0.0  # extended models: keep the base's groups the base's to judge
     audio_root: str | None = None
     val_manifest: str | None = None  # default: the manifest's "test" split
     val_max_clips: int = 400
@@ -289,6 +292,36 @@ class GroupTeacher:
         return torch.stack(losses).mean()
 
 
+class BaseInvariance:
+    """For a model that extends a frozen base (``ExtendedMiniNetwork``): how far the extension's text
+    embeddings of each base group's tag prompts spread around their mean.
+
+    At zero the extension scores every tag of such a group alike, so the base alone tells them apart
+    and keeps its judgement of them exactly, while the extension learns what the base does not know.
+    """
+
+    def __init__(self, model: TorchDualEncoder, prompts: Sequence[str]) -> None:
+        network = model.network
+        if not isinstance(network, ExtendedMiniNetwork):
+            raise InvalidArgument(f"{model.name} does not extend a base model")
+        self.network = network
+        self.groups = get_config(str(model.config.base["model"])).style_groups
+        self.prompts = GroupTeacher.prompt_texts(self.groups, prompts)
+        self.heads = len(prompts)
+
+    def texts(self) -> list[str]:
+        """Every prompt the loss embeds."""
+        return [text for texts in self.prompts.values() for text in texts]
+
+    def loss(self, text: TextEmbedder) -> torch.Tensor:
+        """Mean squared distance of each tag prompt's extension embedding from its group's mean, per prompt."""
+        losses = []
+        for group, texts in self.prompts.items():
+            part = self.network.extension_part(text(texts)).view(self.heads, len(self.groups[group]), -1)
+            losses.append((part - part.mean(dim=1, keepdim=True)).square().sum(dim=-1).mean())
+        return torch.stack(losses).mean()
+
+
 class TagTargets:
     """Flattened (group, tag) list of the style groups and per-example label / known matrices."""
 
@@ -423,8 +456,10 @@ def train(settings: TrainSettings) -> dict[str, Any]:
     distilled = {group: groups[group] for group in settings.distill_groups} if settings.distill_weight > 0 else {}
     teacher_prompts = (*settings.tag_prompts, ZERO_SHOT_PROMPT)
     distill_prompts = GroupTeacher.prompt_texts(distilled, teacher_prompts)
+    invariance = BaseInvariance(model, teacher_prompts) if settings.base_invariance_weight else None
     text = TextEmbedder(model, [c for e in train_examples for c in e.captions] + (targets.prompts if targets else [])
-                        + [prompt for texts in distill_prompts.values() for prompt in texts])
+                        + [prompt for texts in distill_prompts.values() for prompt in texts]
+                        + (invariance.texts() if invariance else []))
     teacher = None
     if distilled:
         if settings.init_checkpoint is None:
@@ -500,6 +535,10 @@ def train(settings: TrainSettings) -> dict[str, Any]:
                 distillation = teacher.loss(waves, mask, audio, scale, keep)
                 loss = loss + settings.distill_weight * distillation
                 record["distillation"] = float(distillation.detach())
+            if invariance is not None:
+                spread = invariance.loss(text)
+                loss = loss + settings.base_invariance_weight * spread
+                record["base_invariance"] = float(spread.detach())
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if settings.grad_clip:

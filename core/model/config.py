@@ -35,6 +35,9 @@ class ModelConfig:
     #: groups the model was trained on whose held-out recall stayed near chance: trained and
     #: evaluated again by the same recipe, never claimed (no payload tags, not in the vocabulary)
     unlearned_groups: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    #: a registered model this one extends: ``{"model": name, "share": w}`` keeps that model, frozen,
+    #: as the first part of every embedding, weighted so it contributes ``w`` of each score
+    base: dict[str, Any] = dataclasses.field(default_factory=dict)
     description: str = ""
 
     @classmethod

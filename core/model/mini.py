@@ -14,6 +14,7 @@ Every layer is masked to the clip's valid frames, so batched and single embeddin
 
 from __future__ import annotations
 
+import hashlib
 import math
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from paraseek.errors import CheckpointError, WeightsUnavailable
-from paraseek.model.config import ModelConfig
+from paraseek.errors import CheckpointError, InvalidArgument, WeightsUnavailable
+from paraseek.model.config import ModelConfig, get_config
 from paraseek.model.encoder import TorchDualEncoder
 from paraseek.model.hub import PACKAGE_DIR, file_fingerprint, load_tokenizer
 from paraseek.model.paraspeechclap import load_weights, seeded_network
@@ -180,9 +181,9 @@ def masked_mean_std(x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, 
 class MiniNetwork(nn.Module):
     """The trainable part of paraseek-mini: speech encoder, both heads and the logit scale."""
 
-    def __init__(self, config: ModelConfig) -> None:
+    def __init__(self, config: ModelConfig, dim: int | None = None) -> None:
         super().__init__()
-        dim = config.embedding_dim
+        dim = dim or config.embedding_dim
         self.speech_encoder = SpeechEncoder(config.sample_rate, config.speech)
         self.audio_projection = MLPHead(
             self.speech_encoder.pooled_dim, int(config.speech["head_hidden"]), dim, float(config.speech.get("head_dropout", 0.0))
@@ -191,6 +192,82 @@ class MiniNetwork(nn.Module):
             int(config.text["hidden_size"]), int(config.text["head_hidden"]), dim, float(config.text.get("head_dropout", 0.0))
         )
         self.log_logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
+
+    def pool_audio(self, waves: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Pooled speech features (b, h) of zero-padded waves (b, n) with sample lengths (b,)."""
+        return self.speech_encoder(waves, lengths)
+
+    def project_audio(self, pooled: torch.Tensor) -> torch.Tensor:
+        """Speech embeddings (b, d) of pooled features, not yet normalised."""
+        return self.audio_projection(pooled)
+
+    def project_text(self, features: torch.Tensor) -> torch.Tensor:
+        """Text embeddings (b, d) of sentence features, not yet normalised."""
+        return self.text_projection(features)
+
+
+class ExtendedMiniNetwork(MiniNetwork):
+    """A frozen paraseek-mini network (the base) beside a trainable one of the same shape (the extension).
+
+    Every embedding is ``[sqrt(share) * base, sqrt(1 - share) * extension]`` of the two
+    L2-normalised embeddings, so every score is ``share * base score + (1 - share) * extension
+    score``: where the extension scores two descriptions alike, the base's judgement decides. The
+    state dict holds the extension alone (the base's own weights are a valid starting point); the
+    base is loaded from its registered model's shipped weights.
+    """
+
+    def __init__(self, config: ModelConfig, base: MiniNetwork, share: float) -> None:
+        base_dim = base.audio_projection.layer_norm.normalized_shape[0]
+        if base_dim >= config.embedding_dim:
+            raise InvalidArgument(
+                f"{config.name}: embedding_dim {config.embedding_dim} leaves no room beside its base's {base_dim}")
+        if not 0.0 < share < 1.0:
+            raise InvalidArgument(f"{config.name}: the base's share must be in (0, 1), got {share}")
+        super().__init__(config, dim=config.embedding_dim - base_dim)
+        self.base = base.requires_grad_(False).eval()
+        self.base_dim = base_dim
+        self.share = share
+        self.register_state_dict_post_hook(_without_base)
+        self.register_load_state_dict_post_hook(_base_not_missing)
+
+    def train(self, mode: bool = True) -> ExtendedMiniNetwork:
+        """Train mode for the extension; the base stays in eval mode."""
+        super().train(mode)
+        self.base.eval()
+        return self
+
+    def _join(self, base: torch.Tensor, extension: torch.Tensor) -> torch.Tensor:
+        return torch.cat([nn.functional.normalize(base, dim=-1) * math.sqrt(self.share),
+                          nn.functional.normalize(extension, dim=-1) * math.sqrt(1.0 - self.share)], dim=-1)
+
+    def pool_audio(self, waves: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            base = self.base.pool_audio(waves, lengths)
+        return torch.cat([base, self.speech_encoder(waves, lengths)], dim=-1)
+
+    def project_audio(self, pooled: torch.Tensor) -> torch.Tensor:
+        width = self.speech_encoder.pooled_dim
+        with torch.no_grad():
+            base = self.base.project_audio(pooled[:, :width])
+        return self._join(base, self.audio_projection(pooled[:, width:]))
+
+    def project_text(self, features: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            base = self.base.project_text(features)
+        return self._join(base, self.text_projection(features))
+
+    def extension_part(self, embeddings: torch.Tensor) -> torch.Tensor:
+        """The extension's own L2-normalised embeddings inside combined embeddings (b, d)."""
+        return nn.functional.normalize(embeddings[..., self.base_dim:], dim=-1)
+
+
+def _without_base(module: nn.Module, state: dict[str, Any], prefix: str, metadata: Any) -> None:
+    for key in [k for k in state if k.startswith(prefix + "base.")]:
+        del state[key]
+
+
+def _base_not_missing(module: nn.Module, incompatible: Any) -> None:
+    incompatible.missing_keys[:] = [k for k in incompatible.missing_keys if not k.startswith("base.")]
 
 
 def minilm_dir() -> Path:
@@ -255,10 +332,10 @@ class ParaseekMini(TorchDualEncoder):
         return wave
 
     def _pool_audio(self, waves: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return self.network.speech_encoder(waves, mask.sum(dim=-1))
+        return self.network.pool_audio(waves, mask.sum(dim=-1))
 
     def _project_audio(self, pooled: torch.Tensor) -> torch.Tensor:
-        return self.network.audio_projection(pooled)
+        return self.network.project_audio(pooled)
 
     def text_features(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Frozen sentence embeddings (b, hidden) that ``project_text`` maps into the shared space."""
@@ -267,13 +344,35 @@ class ParaseekMini(TorchDualEncoder):
 
     def project_text(self, features: torch.Tensor) -> torch.Tensor:
         """The trainable text head: (b, hidden) -> (b, d), not yet normalised."""
-        return self.network.text_projection(features.to(self.network.log_logit_scale.dtype))
+        return self.network.project_text(features.to(self.network.log_logit_scale.dtype))
 
     def _text_forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         return self.project_text(self.text_features(input_ids, attention_mask))
 
     def _load_tokenizer(self, source: str | None) -> Any:
         return load_tokenizer(source or str(minilm_dir()))
+
+
+def checked(config: ModelConfig, checkpoint: Path | None) -> Path | None:
+    """``checkpoint``, verified against the config's pinned SHA-256 when it is the shipped file."""
+    package_file = config.weights.get("package_file")
+    pinned = config.weights.get("sha256")
+    if (checkpoint is not None and pinned and package_file
+            and checkpoint.resolve() == (PACKAGE_DIR / package_file).resolve()
+            and (found := file_fingerprint(checkpoint)) != pinned):
+        raise CheckpointError(f"shipped weights {checkpoint} have SHA-256 {found}, expected {pinned}")
+    return checkpoint
+
+
+def shipped_weights(config: ModelConfig) -> Path:
+    """The weights file a model ships in the package, verified against its pinned SHA-256."""
+    package_file = config.weights.get("package_file")
+    if not package_file:
+        raise InvalidArgument(f"{config.name} ships no weights in the package")
+    path = PACKAGE_DIR / str(package_file)
+    if not path.is_file():
+        raise WeightsUnavailable(f"{config.name}'s weights {path} are missing")
+    return checked(config, path)  # type: ignore[return-value]
 
 
 def build(
@@ -287,18 +386,25 @@ def build(
     """Build paraseek-mini; ``tokenizer`` may name another copy of the text encoder folder.
 
     The shipped checkpoint is verified against the config's ``weights.sha256``; the text encoder
-    against ``text.sha256``. A mismatch raises ``CheckpointError``.
+    against ``text.sha256``. A mismatch raises ``CheckpointError``. A config with a ``base`` builds an
+    ``ExtendedMiniNetwork``: the base's shipped weights (verified the same way) frozen, ``checkpoint``
+    the extension's.
     """
     text_folder = Path(tokenizer).expanduser() if tokenizer else minilm_dir()
     text_encoder = FrozenSentenceEncoder(text_folder, str(config.text["sha256"]))
-    network = seeded_network(MiniNetwork, config)
-    package_file = config.weights.get("package_file")
-    pinned = config.weights.get("sha256")
-    if (checkpoint is not None and pinned and package_file
-            and checkpoint.resolve() == (PACKAGE_DIR / package_file).resolve()
-            and (found := file_fingerprint(checkpoint)) != pinned):
-        raise CheckpointError(f"shipped weights {checkpoint} have SHA-256 {found}, expected {pinned}")
-    fingerprint = load_weights(network, checkpoint)
+    network: MiniNetwork
+    if config.base:
+        base_config = get_config(str(config.base["model"]))
+        if base_config.text.get("sha256") != config.text.get("sha256"):
+            raise InvalidArgument(f"{config.name} and its base {base_config.name} must share one text encoder")
+        base = seeded_network(MiniNetwork, base_config)
+        base_fingerprint = load_weights(base, shipped_weights(base_config))
+        network = seeded_network(lambda c: ExtendedMiniNetwork(c, base, float(config.base["share"])), config)
+        extension_fingerprint = load_weights(network, checked(config, checkpoint))
+        fingerprint = hashlib.sha256(f"{extension_fingerprint}+{base_fingerprint}".encode()).hexdigest()
+    else:
+        network = seeded_network(MiniNetwork, config)
+        fingerprint = load_weights(network, checked(config, checkpoint))
     return ParaseekMini(
         config, network, text_encoder, text_folder, fingerprint=fingerprint, device=device, dtype=dtype
     )
