@@ -392,6 +392,7 @@ def build(
     """
     text_folder = Path(tokenizer).expanduser() if tokenizer else minilm_dir()
     text_encoder = FrozenSentenceEncoder(text_folder, str(config.text["sha256"]))
+    checkpoint = checked(config, checkpoint)
     network: MiniNetwork
     if config.base:
         base_config = get_config(str(config.base["model"]))
@@ -400,11 +401,10 @@ def build(
         base = seeded_network(MiniNetwork, base_config)
         base_fingerprint = load_weights(base, shipped_weights(base_config))
         network = seeded_network(lambda c: ExtendedMiniNetwork(c, base, float(config.base["share"])), config)
-        extension_fingerprint = load_weights(network, checked(config, checkpoint))
-        fingerprint = hashlib.sha256(f"{extension_fingerprint}+{base_fingerprint}".encode()).hexdigest()
+        fingerprint = hashlib.sha256(f"{load_weights(network, checkpoint)}+{base_fingerprint}".encode()).hexdigest()
     else:
         network = seeded_network(MiniNetwork, config)
-        fingerprint = load_weights(network, checked(config, checkpoint))
+        fingerprint = load_weights(network, checkpoint)
     return ParaseekMini(
         config, network, text_encoder, text_folder, fingerprint=fingerprint, device=device, dtype=dtype
     )
