@@ -23,6 +23,10 @@ model already judges well keeps its decision boundary while the rest of the mode
 Clips carrying any of ``distill_skip_tags`` (styles the initial model never learned, where its
 judgement is out of its domain) are left out of that loss.
 
+A model that extends a frozen base (a config's ``base``) can leave the base's style groups to the
+base (``base_invariance_weight``): a loss pulls the extension's text embeddings of each such group's
+tag prompts to their mean, so the extension scores those tags alike and the base alone decides them.
+
 Fine-tuning can end in a weight-space ensemble with the initial weights (``init_weight``; Wortsman
 et al. 2022, "Robust fine-tuning of zero-shot models"): ``weights.pt`` and the final validation
 are then ``(1 - init_weight) * trained + init_weight * initial``, which keeps more of the initial
