@@ -33,6 +33,7 @@ bench: setup
 	rm -f $(BENCH_RESULTS)
 	$(RECORD) index_throughput -- $(PY) benchmarks/index_throughput.py --model paraspeechclap-combined --clips 16 --max-seconds 8 --json
 	$(RECORD) index_throughput -- $(PY) benchmarks/index_throughput.py --model paraseek-mini --clips 200 --json
+	$(RECORD) index_throughput -- $(PY) benchmarks/index_throughput.py --clips 200 --json
 	$(RECORD) query_latency -- $(PY) benchmarks/query_latency.py --points 20000 --json
 	$(RECORD) store_concurrency -- $(PY) benchmarks/store_concurrency.py --points 20000 --json
 	$(RECORD) embed_speed -- $(PY) benchmarks/embed_speed.py --model paraspeechclap-combined --seconds 60 --threads 2 --json

@@ -115,7 +115,7 @@ def pipeline(folder: Path, model, args: argparse.Namespace,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default=None, help="registered model (default: paraseek-mini)")
+    parser.add_argument("--model", default=None, help="registered model (default: paraseek-mini-v3)")
     parser.add_argument("--clips", type=int, default=200)
     parser.add_argument("--min-seconds", type=float, default=1.0)
     parser.add_argument("--max-seconds", type=float, default=20.0)

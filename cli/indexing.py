@@ -73,7 +73,7 @@ def claim_collection(store: Any, name: str) -> None:
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("--collection", required=True, help="Alias to index into; physical versions are NAME_v1, NAME_v2, ...")
 @store_options
-@click.option("--model", type=str, default=None, help="Registered model name (default: paraseek-mini).")
+@click.option("--model", type=str, default=None, help="Registered model name (default: paraseek-mini-v3).")
 @click.option("--checkpoint", type=str, default=None, help="Weights file or hf-hub:owner/repo for --model.")
 @click.option("--device", type=str, default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
 @click.option("--dtype", type=click.Choice(list(PRECISIONS)), default="auto", show_default=True,

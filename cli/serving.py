@@ -35,7 +35,7 @@ def check_model_source(model: str | None, checkpoint: str | None, random_init: b
 @click.option("--qdrant-url", default=None, envvar="PARASEEK_QDRANT_URL", help="Serve from this Qdrant server instead.")
 @click.option("--qdrant-api-key", default=None, envvar="PARASEEK_QDRANT_API_KEY", help="API key of the Qdrant server.")
 @click.option("--model", default=None, envvar="PARASEEK_MODEL",
-              help="Default model, loaded at start: registered name or model config file (default: paraseek-mini). "
+              help="Default model, loaded at start: registered name or model config file (default: paraseek-mini-v3). "
                    "It answers calls that name no collection (EmbedText, Rerank, Classify).")
 @click.option("--checkpoint", default=None, help="Weights file or hf-hub:owner/repo for --model.")
 @click.option("--random-init", is_flag=True, help="Seeded random weights instead of a checkpoint (benchmarks).")

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from paraseek.cli.main import cli
 from paraseek.errors import InvalidArgument
-from paraseek.model import load_model
+from paraseek.model import DEFAULT_MODEL, load_model
 from paraseek.testing import tone, write_audio
 from paraseek.training.data import Example
 from paraseek.training.eval import (
@@ -140,5 +140,5 @@ def test_eval_cli_writes_json(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["eval", "--manifest", str(manifest), "--json", str(out)])
     assert result.exit_code == 0, result.output
     metrics = json.loads(out.read_text())
-    assert metrics["model"] == "paraseek-mini" and metrics["clips"] == 6
+    assert metrics["model"] == DEFAULT_MODEL and metrics["clips"] == 6
     assert "R@10" in metrics["retrieval"]["text_to_audio"]

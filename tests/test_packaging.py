@@ -14,6 +14,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from paraseek.model import get_config
 from paraseek.model.factory import DEFAULT_MODEL
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,4 +101,5 @@ def test_default_model_loads_offline_from_the_built_wheel(wheel: Path, tmp_path:
            "OMP_NUM_THREADS": "1"}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     location, name, shape = result.stdout.split(maxsplit=2)
-    assert Path(location).is_relative_to(target) and name == DEFAULT_MODEL and shape.strip() == "(1, 256)"
+    assert Path(location).is_relative_to(target) and name == DEFAULT_MODEL
+    assert shape.strip() == f"(1, {get_config(DEFAULT_MODEL).embedding_dim})"

@@ -367,7 +367,7 @@ def test_train_and_synth_commands(tmp_path: Path) -> None:
     assert CliRunner().invoke(cli, ["train", "--steps", "2"]).exit_code == 2  # needs a manifest or a recipe
 
 
-@pytest.mark.parametrize("name", ["paraseek-mini", "paraseek-mini-v2"])
+@pytest.mark.parametrize("name", ["paraseek-mini", "paraseek-mini-v2", "paraseek-mini-v3"])
 def test_recipes_train_their_model_on_its_style_set(tmp_path: Path, name: str) -> None:
     from paraseek.model import get_config
     from paraseek.training.synth import STYLE_GROUPS, STYLE_SETS

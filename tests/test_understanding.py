@@ -64,7 +64,7 @@ def test_threshold_is_calibrated_deterministically_between_nonsense_and_the_tags
     tags = [score for _, score in vocabulary.best(model.embed_text(vocabulary.texts(vocabulary.tags)))]
     everyday = [score for _, score in vocabulary.best(model.embed_text(vocabulary.texts(list(CALIBRATION_EVERYDAY))))]
     assert max(everyday) > vocabulary.threshold > 0  # a quantile of the nonsense scores, not their maximum
-    assert min(tags) > vocabulary.threshold + 0.1
+    assert min(tags) > vocabulary.threshold + 0.05  # every tag is understood, with room to spare
 
 
 def test_trained_styles_are_understood_and_made_up_words_are_not(model, vocabulary) -> None:  # type: ignore[no-untyped-def]

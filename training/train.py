@@ -160,6 +160,22 @@ RECIPES: dict[str, Recipe] = {
                      "3000 steps of 6 s crops with speed perturbation, then 15 % of the initial weights "
                      "mixed back in, 2 CPU threads"),
     ),
+    "paraseek-mini-v3": Recipe(
+        corpus_clips=4500,
+        corpus_seed=0,
+        corpus_styles=3,
+        settings=dict(
+            model="paraseek-mini-v3", init_checkpoint=str(PACKAGE_DIR / "weights" / "paraseek-mini.pt"),
+            steps=3000, batch_size=48, lr=1e-3, weight_decay=1e-2, warmup_steps=50,
+            final_lr_fraction=0.02, grad_clip=5.0, crop_seconds=6.0, classification_weight=1.0,
+            balance="sqrt", min_rare=4, same_style_positives=True, gain_db=1.5, noise_probability=0.5,
+            speed_probability=0.5, base_invariance_weight=10.0, cache_audio=True, workers=0, threads=2,
+            val_max_clips=450, log_every=50, eval_every=10000, checkpoint_every=1000, seed=0,
+        ),
+        description=("paraseek-mini-v3: an extension of paraseek-mini (frozen, a quarter of every score), started "
+                     "from its weights and trained on a style-set-3 corpus, 3000 steps of 6 s crops with speed "
+                     "perturbation, leaving v1's nine groups to v1, 2 CPU threads"),
+    ),
 }
 
 

@@ -12,7 +12,7 @@ from paraseek.model.base import EmbeddingModel, ModelSource
 from paraseek.model.config import ModelConfig, get_config
 from paraseek.model.hub import HUB_PREFIX, resolve_checkpoint
 
-DEFAULT_MODEL = "paraseek-mini"
+DEFAULT_MODEL = "paraseek-mini-v3"
 
 # architecture name -> module with build(config, *, checkpoint, tokenizer, device, dtype) -> EmbeddingModel
 ARCHITECTURES: dict[str, str] = {
