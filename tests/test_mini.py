@@ -227,6 +227,25 @@ def test_an_extension_started_from_its_base_scores_exactly_like_the_base(v1) -> 
     np.testing.assert_allclose(extended.embed_audio(waves)[:, :256], np.sqrt(0.5) * v1.embed_audio(waves), atol=1e-5)
 
 
+def test_an_extension_computes_its_bases_front_end_once() -> None:
+    model = load_model("paraseek-mini-v3")
+    network = model.network
+    assert network.shared_front_end  # type: ignore[attr-defined]
+    calls: list[str] = []
+    for side, encoder in (("base", network.base.speech_encoder), ("extension", network.speech_encoder)):  # type: ignore[attr-defined]
+        encoder.features.register_forward_hook(lambda *_, side=side: calls.append(side))
+    waves = [tone(2.0, frequency=150.0, seed=3), tone(3.5, frequency=260.0, seed=4)]
+    shared = model.embed_audio(waves)
+    assert calls == ["extension"]
+    network.shared_front_end = False  # type: ignore[attr-defined]
+    np.testing.assert_allclose(model.embed_audio(waves), shared, atol=1e-6)
+    assert calls == ["extension", "base", "extension"]
+    front_end = mini.LogMel(16000, 1024, 160, 80, 0.0, 8000.0)
+    assert front_end.same_as(mini.LogMel(16000, 1024, 160, 80, 0.0, 8000.0))
+    assert not front_end.same_as(mini.LogMel(16000, 1024, 160, 64, 0.0, 8000.0))
+    assert not front_end.same_as(mini.LogMel(16000, 1024, 320, 80, 0.0, 8000.0))
+
+
 def test_an_extension_saves_and_trains_only_its_own_weights(v1) -> None:  # type: ignore[no-untyped-def]
     network = load_model(config=extended_mini_config(), random_init=True).network  # type: ignore[attr-defined]
     state = network.state_dict()

@@ -66,6 +66,12 @@ class LogMel(nn.Module):
             "filters", htk_mel_filterbank(n_fft // 2 + 1, n_mels, sample_rate, f_min, f_max), persistent=False
         )
 
+    def same_as(self, other: LogMel) -> bool:
+        """Whether ``other`` computes the same log-mel energies as this front end."""
+        return (self.n_fft, self.hop_length) == (other.n_fft, other.hop_length) and all(
+            a.shape == b.shape and torch.equal(a.float().cpu(), b.float().cpu())
+            for a, b in ((self.window, other.window), (self.filters, other.filters)))
+
     def frame_count(self, n_samples: torch.Tensor) -> torch.Tensor:
         """Number of whole frames in clips of ``n_samples`` samples."""
         return torch.clamp(torch.div(n_samples - self.n_fft, self.hop_length, rounding_mode="floor") + 1, min=0)
@@ -150,10 +156,14 @@ class SpeechEncoder(nn.Module):
         self.conv1d = nn.ModuleList(ResidualBlock1d(width, int(d), dropout) for d in spec["conv1d_dilations"])
         self.pooled_dim = 2 * width + 2 * n_mels
 
-    def forward(self, waves: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Zero-padded float32 waves (b, n) with sample lengths (b,) -> pooled features (b, pooled_dim)."""
+    def forward(self, waves: torch.Tensor, lengths: torch.Tensor, logmel: torch.Tensor | None = None) -> torch.Tensor:
+        """Zero-padded float32 waves (b, n) with sample lengths (b,) -> pooled features (b, pooled_dim).
+
+        ``logmel`` is ``self.features(waves)`` where the caller has it already.
+        """
         dtype = self.input_norm.weight.dtype
-        logmel = self.features(waves.float())
+        if logmel is None:
+            logmel = self.features(waves.float())
         frames = self.features.frame_count(lengths)
         mask = frame_mask(frames, logmel.shape[-1]).to(dtype).unsqueeze(1)
         x = self.input_norm(logmel.to(dtype).unsqueeze(1)).squeeze(1) * mask
@@ -227,6 +237,8 @@ class ExtendedMiniNetwork(MiniNetwork):
         self.base = base.requires_grad_(False).eval()
         self.base_dim = base_dim
         self.share = share
+        # the same front end on both sides (v3's case) computes each clip's log-mel energies once
+        self.shared_front_end = self.speech_encoder.features.same_as(self.base.speech_encoder.features)
         self.register_state_dict_post_hook(_without_base)
         self.register_load_state_dict_post_hook(_base_not_missing)
 
@@ -241,9 +253,10 @@ class ExtendedMiniNetwork(MiniNetwork):
                           nn.functional.normalize(extension, dim=-1) * math.sqrt(1.0 - self.share)], dim=-1)
 
     def pool_audio(self, waves: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        logmel = self.speech_encoder.features(waves.float()) if self.shared_front_end else None
         with torch.no_grad():
-            base = self.base.pool_audio(waves, lengths)
-        return torch.cat([base, self.speech_encoder(waves, lengths)], dim=-1)
+            base = self.base.speech_encoder(waves, lengths, logmel)
+        return torch.cat([base, self.speech_encoder(waves, lengths, logmel)], dim=-1)
 
     def project_audio(self, pooled: torch.Tensor) -> torch.Tensor:
         width = self.speech_encoder.pooled_dim
