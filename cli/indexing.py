@@ -170,6 +170,8 @@ def index(source: Path, collection: str, data_dir: Path | None, qdrant_url: str 
         click.echo(f"alias {summary.alias} now points to {summary.collection}")
     if summary.errors_file:
         click.echo(f"{summary.failed} clips failed; see {summary.errors_file}")
+    if summary.not_measured:
+        click.echo(f"not measured (needs Praat: pip install 'paraseek[praat]'): {', '.join(summary.not_measured)}")
 
 
 @click.command()

@@ -7,6 +7,8 @@ analysis (``paraseek.audio.pitch``), CPP from Praat's power cepstrogram (of an e
 to 10 kHz by FFT); levels, speaking rate, SNR and the reverberation estimate from numpy frame
 levels. Levels are dB relative to full scale, where a constant signal of amplitude 1 (RMS 1) is
 0 dBFS; a full-scale sine therefore reads -3 dBFS.
+Praat is the optional ``praat`` extra (GPL-3.0): without it the measures that need it
+(``PRAAT_MEASURES``) are ``None`` and their bins absent; levels, SNR and reverberation remain.
 Thresholds and their sources: ``docs/measurements.md``.
 """
 
@@ -15,15 +17,23 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import parselmouth
 from numpy.lib.stride_tricks import sliding_window_view
-from parselmouth.praat import call
 
-from paraseek.audio.pitch import ANALYSIS_HOP_SECONDS, HOP_SECONDS, analyse_pitch, pitch_frames, to_sound
+from paraseek.audio.pitch import (
+    ANALYSIS_HOP_SECONDS,
+    HOP_SECONDS,
+    analyse_pitch,
+    pitch_frames,
+    praat_installed,
+    to_sound,
+)
 from paraseek.storage import FieldType
+
+if TYPE_CHECKING:
+    import parselmouth
 
 FRAME_SECONDS = 0.025
 #: Frames more than this far below the loudest frame count as pauses.
@@ -62,8 +72,8 @@ class Acoustics:
     peak_dbfs: float
     f0_median_hz: float | None
     f0_std_semitones: float | None
-    voiced_fraction: float
-    speaking_rate: float
+    voiced_fraction: float | None
+    speaking_rate: float | None
     snr_db: float
     hnr_db: float | None
     cpp_db: float | None
@@ -76,6 +86,9 @@ class Acoustics:
         return {key: (None if value is None else round(float(value), 3)) for key, value in asdict(self).items()}
 
 
+#: The measures that come from Praat's pitch analysis and voice-quality queries (``None`` without Praat).
+PRAAT_MEASURES = ("f0_median_hz", "f0_std_semitones", "voiced_fraction", "speaking_rate", "hnr_db", "cpp_db",
+                  "jitter_percent", "shimmer_percent")
 #: Bin thresholds (see docs/measurements.md for the sources). Pitch: thirds (in semitones) of the
 #: typical adult speaking-f0 range of each gender; unknown gender is taken from f0 at GENDER_SPLIT_HZ.
 PITCH_BANDS_HZ = {"male": (109.0, 139.0), "female": (191.0, 220.0)}
@@ -180,6 +193,8 @@ def band_limited(wave: np.ndarray, sample_rate: int, new_rate: int) -> np.ndarra
 
 def cepstral_peak_prominence(sound: parselmouth.Sound) -> float | None:
     """Praat's smoothed CPP (CPPS, dB) of a sound, with the settings of Murton, Hillman & Mehta (2020)."""
+    from parselmouth.praat import call
+
     rate = int(round(sound.sampling_frequency))
     if rate > CEPSTROGRAM_RATE:
         sound = to_sound(band_limited(sound.values[0], rate, CEPSTROGRAM_RATE), CEPSTROGRAM_RATE)
@@ -198,6 +213,8 @@ def voice_quality(sound: parselmouth.Sound, pitch: parselmouth.Pitch) -> dict[st
     ``pitch`` may cover more than ``sound`` (the whole clip of an excerpt whose times are kept):
     only its frames within ``sound`` count.
     """
+    from parselmouth.praat import call
+
     times = pitch.xs()
     within = (times >= sound.xmin) & (times <= sound.xmax)
     strength = pitch.selected_array["strength"][(pitch.selected_array["frequency"] > 0) & within]
@@ -226,15 +243,32 @@ def middle(sound: parselmouth.Sound, seconds: float) -> parselmouth.Sound:
 
 
 def measure(wave: np.ndarray, sample_rate: int, *, pitch_hop_seconds: float = ANALYSIS_HOP_SECONDS) -> Acoustics:
-    """All measures of a mono clip (float array at ``sample_rate``); ``pitch_hop_seconds`` is the pitch analysis' hop."""
+    """All measures of a mono clip (float array at ``sample_rate``); ``pitch_hop_seconds`` is the pitch analysis' hop.
+
+    Without Praat, the ``PRAAT_MEASURES`` are ``None``.
+    """
     wave = np.asarray(wave, dtype=np.float32)
     mean_square = float(np.mean(wave.astype(np.float64) ** 2)) if wave.size else 0.0
     peak = float(np.abs(wave).max()) if wave.size else 0.0
     levels = frame_power_db(wave, sample_rate)
+    noise, signal = np.percentile(levels, [10, 95])
+    praat = (praat_measures(wave, sample_rate, levels, pitch_hop_seconds) if praat_installed()
+             else dict.fromkeys(PRAAT_MEASURES))
+    return Acoustics(
+        loudness_dbfs=float(db(mean_square)),
+        peak_dbfs=float(db(peak**2)),
+        snr_db=float(np.clip(signal - noise, 0.0, 100.0)),
+        reverberation_seconds=decay_seconds(levels, float(noise)),
+        **praat,
+    )
+
+
+def praat_measures(wave: np.ndarray, sample_rate: int, levels: np.ndarray,
+                   pitch_hop_seconds: float) -> dict[str, float | None]:
+    """The ``PRAAT_MEASURES`` of a clip with frame ``levels`` (``frame_power_db``), from one pitch analysis."""
     sound = to_sound(wave, sample_rate)
     pitch = analyse_pitch(sound, hop_seconds=pitch_hop_seconds)
     f0 = pitch_frames(pitch, levels.shape[0])
-    n = levels.shape[0]
     active = levels > levels.max() - ACTIVITY_RANGE_DB
     voiced = ~np.isnan(f0) & active
     voiced_f0 = f0[voiced]
@@ -245,19 +279,13 @@ def measure(wave: np.ndarray, sample_rate: int, *, pitch_hop_seconds: float = AN
     else:
         f0_median = f0_spread = None
     active_seconds = max(float(active.sum()) * HOP_SECONDS, HOP_SECONDS)
-    noise, signal = np.percentile(levels, [10, 95]) if n else (FLOOR_DB, FLOOR_DB)
-    quality = voice_quality(middle(sound, VOICE_QUALITY_SECONDS), pitch)
-    return Acoustics(
-        loudness_dbfs=float(db(mean_square)),
-        peak_dbfs=float(db(peak**2)),
-        f0_median_hz=f0_median,
-        f0_std_semitones=f0_spread,
-        voiced_fraction=float(voiced.mean()) if n else 0.0,
-        speaking_rate=count_nuclei(levels, voiced, active) / active_seconds,
-        snr_db=float(np.clip(signal - noise, 0.0, 100.0)),
-        reverberation_seconds=decay_seconds(levels, float(noise)),
-        **quality,
-    )
+    return {
+        "f0_median_hz": f0_median,
+        "f0_std_semitones": f0_spread,
+        "voiced_fraction": float(voiced.mean()),
+        "speaking_rate": count_nuclei(levels, voiced, active) / active_seconds,
+        **voice_quality(middle(sound, VOICE_QUALITY_SECONDS), pitch),
+    }
 
 
 def _band(value: float, bounds: tuple[float, float], names: tuple[str, ...]) -> str:

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from paraseek.audio.pitch import PRAAT_EXTRA, praat_installed
 from paraseek.errors import AudioError, FailedPrecondition, InvalidArgument, shorten
 from paraseek.indexer import acoustics
 from paraseek.indexer.balance import Split, StageClock, choose_split
@@ -124,6 +125,8 @@ class IndexSummary:
     #: decode worker processes the run ended with (0: decoded inline) and the model's torch threads
     workers: int = 0
     threads: int = 0
+    #: payload fields left empty because Praat (the ``praat`` extra) is not installed
+    not_measured: list[str] = field(default_factory=list)
 
     @property
     def audio_hours(self) -> float:
@@ -299,6 +302,10 @@ def index_corpus(source: Source | str | Path, store: VectorStore, model: Embeddi
         store, target.collection, options.shard)
     summary = IndexSummary(collection=target.collection, alias=target.alias, corpus=corpus, model=model.name,
                            shard=f"{options.shard[0]}/{options.shard[1]}")
+    if not praat_installed():
+        summary.not_measured = list(acoustics.PRAAT_MEASURES)
+        log.warning("Praat is not installed: pitch, speaking rate and voice quality are left out of the payloads "
+                    "(pip install 'paraseek[%s]' adds them)", PRAAT_EXTRA)
     report = ErrorReport(errors_path, target.collection)
     run = _Run(source, store, model, options, target, corpus, summary, report, tagger)
     try:

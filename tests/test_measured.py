@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
 
-from paraseek.audio.pitch import ANALYSIS_HOP_SECONDS, HOP_SECONDS, analyse_pitch, pitch_frames, to_sound
+from paraseek.audio.pitch import (
+    ANALYSIS_HOP_SECONDS,
+    HOP_SECONDS,
+    analyse_pitch,
+    pitch_frames,
+    to_sound,
+    track_pitch,
+)
 from paraseek.client.export import INDEXER_FIELDS
+from paraseek.errors import MissingDependency
 from paraseek.filters import parse_where
 from paraseek.indexer import IndexOptions, index_corpus
 from paraseek.indexer.acoustics import (
     CEPSTROGRAM_MAX_HZ,
     CEPSTROGRAM_STEP_SECONDS,
     PAYLOAD_FIELDS,
+    PRAAT_MEASURES,
     band_limited,
     cepstral_peak_prominence,
     measure,
@@ -174,3 +184,61 @@ def test_where_filters_on_measured_bins(voices: dict[str, Path], tmp_path: Path)
 
 def test_exports_know_every_field_the_indexer_writes() -> None:
     assert {key.split(".")[0] for key in RESERVED_KEYS} == INDEXER_FIELDS
+
+
+@pytest.fixture
+def without_praat(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process as if the ``praat`` extra were not installed."""
+    monkeypatch.setitem(sys.modules, "parselmouth", None)
+    monkeypatch.setitem(sys.modules, "parselmouth.praat", None)
+
+
+def _without(raw: dict, keys: tuple[str, ...]) -> dict:
+    return {key: value for key, value in raw.items() if key not in keys}
+
+
+@pytest.mark.usefixtures("without_praat")
+def test_without_praat_its_measures_are_empty_and_the_others_unchanged(voices: dict[str, Path],
+                                                                       measured: dict[str, dict]) -> None:
+    for name in ("low", "noisy", "reverb"):
+        raw = measure(read(voices[name]), SR).to_payload()
+        assert {raw[key] for key in PRAAT_MEASURES} == {None}
+        assert _without(raw, PRAAT_MEASURES) == _without(measured[name], PRAAT_MEASURES)
+        assert measured[name]["f0_median_hz"] is not None  # the same clip with Praat
+    low = measure(read(voices["low"]), SR).to_payload()
+    assert bins(low) == {"noise": "clean", "reverberation": "close"}
+    assert measured_bins(low, {"gender": "male"}) == {"gender": "male", "noise": "clean", "reverberation": "close"}
+    with pytest.raises(MissingDependency, match=r"pip install 'paraseek\[praat\]'"):
+        track_pitch(read(voices["low"]), SR)
+
+
+@pytest.mark.usefixtures("without_praat")
+def test_indexing_without_praat_stores_the_other_measures_and_says_what_it_left_out(voices: dict[str, Path],
+                                                                                  tmp_path: Path) -> None:
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for name in ("low", "noisy", "whisper"):
+        (folder / f"{name}.wav").write_bytes(voices[name].read_bytes())
+    model = tiny_paraspeechclap()
+    with open_store(tmp_path / "data") as store:
+        summary = index_corpus(folder, store, model, IndexOptions(collection="voices", workers=0, threads=1,
+                                                                  progress=False))
+        assert (summary.indexed, summary.failed) == (3, 0)
+        assert summary.not_measured == list(PRAAT_MEASURES) == summary.to_dict()["not_measured"]
+        schema = store.describe("voices").payload_schema
+        hits = store.search("voices", model.embed_text(["a voice"])[0], top_k=10,
+                            filter=parse_where("measured.noise=noisy", schema))
+    assert [Path(hit.payload["relative_path"]).stem for hit in hits] == ["noisy"]
+    payload = hits[0].payload
+    assert payload["f0_median_hz"] is None and payload["snr_db"] < 15
+    assert payload["measured"] == {"noise": "noisy"}
+
+
+def test_indexing_with_praat_leaves_nothing_out(voices: dict[str, Path], tmp_path: Path) -> None:
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    (folder / "low.wav").write_bytes(voices["low"].read_bytes())
+    with open_store(tmp_path / "data") as store:
+        summary = index_corpus(folder, store, tiny_paraspeechclap(),
+                               IndexOptions(collection="voices", workers=0, threads=1, progress=False))
+    assert summary.indexed == 1 and summary.not_measured == []

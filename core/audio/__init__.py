@@ -1,9 +1,9 @@
-"""Audio decoding, resampling and preprocessing in numpy (no torch or torchaudio); pitch tracking with Praat."""
+"""Audio decoding, resampling and preprocessing in numpy (no torch or torchaudio); pitch tracking with Praat
+(the optional ``praat`` extra)."""
 
 from paraseek.errors import require
 
 require("soundfile")
-require("parselmouth")
 require("threadpoolctl")
 
 from paraseek.audio.io import (  # noqa: E402

@@ -1,6 +1,10 @@
 """Pitch tracking of mono speech with Praat (``praat-parselmouth``): the one tracker the indexer and the
 training tools share.
 
+Praat is GPL-3.0 licensed, so it is an optional extra (``pip install 'paraseek[praat]'``) rather than
+part of the engine: this module imports without it, ``praat_installed`` says whether it is there,
+and its Praat functions raise ``MissingDependency`` with the install hint when it is not.
+
 Praat's autocorrelation method (Boersma 1993, "Accurate short-term analysis of the fundamental
 frequency and the harmonics-to-noise ratio of a sampled sound") with its default voicing settings.
 The indexer's voice-quality measures (HNR, jitter, shimmer) reuse the same ``parselmouth.Pitch``
@@ -9,8 +13,18 @@ object, so every periodicity figure in a payload comes from this one analysis.
 
 from __future__ import annotations
 
+import importlib.util
+from typing import TYPE_CHECKING
+
 import numpy as np
-import parselmouth
+
+from paraseek.errors import require
+
+if TYPE_CHECKING:
+    import parselmouth
+
+#: The extra that installs Praat.
+PRAAT_EXTRA = "praat"
 
 #: Pitch search range (Hz): covers low male to high child voices.
 F0_MIN_HZ = 60.0
@@ -24,8 +38,16 @@ HOP_SECONDS = 0.01
 ANALYSIS_HOP_SECONDS = 0.02
 
 
+def praat_installed() -> bool:
+    """Whether Praat (``praat-parselmouth``, the ``praat`` extra) can be imported."""
+    return importlib.util.find_spec("parselmouth") is not None
+
+
 def to_sound(wave: np.ndarray, sample_rate: int) -> parselmouth.Sound:
-    """A mono float waveform as a Praat sound."""
+    """A mono float waveform as a Praat sound; ``MissingDependency`` without the ``praat`` extra."""
+    require("parselmouth", PRAAT_EXTRA)
+    import parselmouth
+
     return parselmouth.Sound(np.asarray(wave, dtype=np.float64), sampling_frequency=float(sample_rate))
 
 
