@@ -290,16 +290,21 @@ def test_serve_stops_within_grace_under_load(tmp_path, data_dir):
                                              "--max-batch", "2"),
                                env=serve_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        with Client(f"127.0.0.1:{port}", retries=10, backoff=0.2, timeout=120) as client:
+        with Client(f"127.0.0.1:{port}", retries=10, backoff=0.2, timeout=120) as client, \
+                Client(f"127.0.0.1:{port}", retries=0, timeout=120) as loader:
             client.wait_ready(timeout=60)
-            for _ in range(4):
-                threading.Thread(target=lambda: _ignore_errors(
-                    lambda: client.embed_text([f"{i} " + "e" * 900 for i in range(256)])), daemon=True).start()
+            load = [threading.Thread(target=_ignore_errors, daemon=True, args=(
+                lambda: loader.embed_text([f"{i} " + "e" * 900 for i in range(256)]),)) for _ in range(4)]
+            for thread in load:
+                thread.start()
             time.sleep(0.5)
             process.send_signal(signal.SIGTERM)
             signalled = time.monotonic()
             _, stderr = process.communicate(timeout=60)
             exited_after = time.monotonic() - signalled
+            for thread in load:  # their calls end with the server, before their client closes
+                thread.join(timeout=30)
+            assert not any(thread.is_alive() for thread in load)
     finally:
         if process.poll() is None:
             process.kill()
