@@ -7,7 +7,8 @@ Both embed the same espeak-ng clips (22.05 kHz, so both resample) with the same 
   (b) pipeline: ``paraseek.indexer.index_corpus`` into a fresh embedded store: decode, resample
       and acoustics (inline or in worker processes, as the run's own measurements choose), model
       chunks of ``--batch-seconds`` sorted by length (at most ``--batch-items`` clips per forward
-      pass), ``--dtype`` weights on CPU (autocast on CUDA), plus style tags and upserts;
+      pass), ``--dtype`` weights on CPU (autocast on CUDA), plus style tags and upserts (the
+      acoustics that need Praat only where the ``praat`` extra is installed: ``pipeline_not_measured``);
   (c) model-only limit: the encoder alone on the same clips already decoded and resampled, in
       length-sorted batches, at the pipeline's dtype with every core: no pipeline beats it.
 
@@ -208,6 +209,7 @@ def main() -> None:
         "pipeline_workers": summary["workers"], "pipeline_threads": summary["threads"],
         "cosine_min": round(float(cosines.min()), 6), "cosine_mean": round(float(cosines.mean()), 6),
         "pipeline_indexed": summary["indexed"], "pipeline_failed": summary["failed"],
+        "pipeline_not_measured": summary["not_measured"],
     }
     print(f"model {name} ({'random weights' if random_init else 'trained weights'}) on {args.device}: "
           f"{len(paths)} clips, {audio_seconds:.0f} s audio")
@@ -220,6 +222,8 @@ def main() -> None:
           f"{result['model_only_audio_hours_per_hour']:8.2f} audio h/h  ({args.dtype}, all cores)")
     print(f"  speed b/a: {result['speedup']:.2f}x   pipeline at {100 * result['fraction_of_limit']:.0f} % of the "
           f"model-only limit   cosine a vs b per clip: min {result['cosine_min']:.6f} mean {result['cosine_mean']:.6f}")
+    if summary["not_measured"]:
+        print(f"  Praat is not installed: the pipeline left out {', '.join(summary['not_measured'])}")
     if args.json:
         print(json.dumps(result))
 

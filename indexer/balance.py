@@ -3,9 +3,11 @@
 A run with no fixed ``workers`` starts by decoding in its own process (no worker start-up cost,
 every core for the model) and times each stage per second of audio: decoding (read, resample,
 acoustics), the model's forward passes, and the rest of the main process's work (tagging, payloads,
-upserts). After the first batches it predicts the throughput of each split from those costs and
-moves decoding to worker processes only when a split is predicted clearly faster. On CPU the model
-shares the cores with the workers (its cost scales with the threads it keeps); on CUDA it does not.
+upserts). On CPU one calibration batch runs the model on a single thread, so that how its cost
+scales with threads is measured too (a small model gains little from a second thread, a large one
+nearly twice). After the first batches it predicts the throughput of each split from those costs
+and moves decoding to worker processes only when a split is predicted clearly faster. On CPU the
+model shares the cores with the workers (its cost depends on the threads it keeps); on CUDA it does not.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ class StageCosts:
     took, which is more where the measures run on several threads (Praat's pitch analysis uses
     every core) and is what a decode worker takes when the cores are busy (``None``: as ``decode``);
     ``model``: the forward passes' wall time; ``other``: the rest of the indexing process's work per
-    batch (tags, payloads, upserts), which does not scale with threads.
+    batch (tags, payloads, upserts), which does not scale with threads; ``model_one_thread``: the
+    forward passes' wall time on one thread (``None``: not measured, the cost taken to scale linearly).
     """
 
     decode: float
@@ -42,11 +45,23 @@ class StageCosts:
     other: float
     threads: int
     decode_cpu: float | None = None
+    model_one_thread: float | None = None
 
     @property
     def worker_decode(self) -> float:
         """Seconds a decode worker spends per audio second when the cores are busy."""
         return self.decode if self.decode_cpu is None else max(self.decode, self.decode_cpu)
+
+    def model_at(self, threads: int) -> float:
+        """The model's wall seconds per audio second on ``threads`` threads.
+
+        Amdahl's law through the two measured points (a serial part and a part divided among the
+        threads), or linear scaling from ``model`` where only one was measured.
+        """
+        if self.model_one_thread is None or self.threads == 1:
+            return self.model * self.threads / threads
+        parallel = max(0.0, (self.model_one_thread - self.model) * self.threads / (self.threads - 1))
+        return max(0.0, self.model_one_thread - parallel) + parallel / threads
 
 
 def predicted_rate(costs: StageCosts, split: Split, *, cuda: bool, cores: int | None = None) -> float:
@@ -55,13 +70,13 @@ def predicted_rate(costs: StageCosts, split: Split, *, cuda: bool, cores: int | 
     With ``cores`` given, a split that runs more busy threads than there are cores is also bounded
     by the CPU time all stages need together (the model's measured with its threads).
     """
-    model = costs.model if cuda else costs.model * costs.threads / split.threads
+    model = costs.model if cuda else costs.model_at(split.threads)
     main = model + costs.other
     if split.workers == 0:
         return 1.0 / max(costs.decode + main, 1e-12)
     rate = min(split.workers / max(costs.worker_decode, 1e-12), 1.0 / max(main, 1e-12))
     if cores is not None:
-        model_cpu = 0.0 if cuda else costs.model * costs.threads
+        model_cpu = 0.0 if cuda else model * split.threads
         rate = min(rate, cores / max(costs.worker_decode + model_cpu + costs.other, 1e-12))
     return rate
 
@@ -84,15 +99,23 @@ def choose_split(costs: StageCosts, cores: int, *, cuda: bool, threads: int | No
 
 
 class StageClock:
-    """Accumulates what ``StageCosts`` needs while a run decodes inline."""
+    """Accumulates what ``StageCosts`` needs while a run decodes inline with ``threads`` model threads.
 
-    def __init__(self) -> None:
+    With ``probe_one_thread`` (CPU, more than one thread) the batch after the measured ones runs the
+    model on one thread (``batch_threads``), to measure how its cost scales.
+    """
+
+    def __init__(self, threads: int, *, probe_one_thread: bool) -> None:
+        self.threads = threads
+        self.probe_one_thread = probe_one_thread and threads > 1
         self.decode_seconds = 0.0
         self.decode_cpu_seconds = 0.0
         self.decode_audio = 0.0
-        self.model_seconds = 0.0
         self.other_seconds = 0.0
-        self.model_audio = 0.0
+        self.other_audio = 0.0
+        #: model wall seconds and audio seconds per thread count
+        self.model_seconds: dict[int, float] = {}
+        self.model_audio: dict[int, float] = {}
         self.batches = 0
 
     def decoded(self, seconds: float, cpu_seconds: float, audio_seconds: float) -> None:
@@ -101,21 +124,32 @@ class StageClock:
         self.decode_cpu_seconds += cpu_seconds
         self.decode_audio += audio_seconds
 
-    def embedded(self, model_seconds: float, other_seconds: float, audio_seconds: float) -> None:
-        """One batch embedded and stored; the first batch only warms up and is not counted."""
+    def batch_threads(self) -> int:
+        """The model threads for the next batch: one for the probe batch, else the run's."""
+        return 1 if self.probe_one_thread and self.batches == CALIBRATION_BATCHES else self.threads
+
+    def embedded(self, model_seconds: float, other_seconds: float, audio_seconds: float, threads: int) -> None:
+        """One batch embedded on ``threads`` threads and stored; the first batch only warms up and is not counted."""
         self.batches += 1
         if self.batches == 1:
             return
-        self.model_seconds += model_seconds
+        self.model_seconds[threads] = self.model_seconds.get(threads, 0.0) + model_seconds
+        self.model_audio[threads] = self.model_audio.get(threads, 0.0) + audio_seconds
         self.other_seconds += other_seconds
-        self.model_audio += audio_seconds
+        self.other_audio += audio_seconds
 
     def ready(self) -> bool:
         """Whether enough was measured to choose a split."""
-        return self.batches >= CALIBRATION_BATCHES and self.model_audio > 0 and self.decode_audio > 0
+        wanted = {self.threads, 1} if self.probe_one_thread else {self.threads}
+        return (self.batches >= CALIBRATION_BATCHES + self.probe_one_thread and self.decode_audio > 0
+                and all(self.model_audio.get(threads, 0.0) > 0 for threads in wanted))
 
-    def costs(self, threads: int) -> StageCosts:
-        """Per-audio-second costs measured so far, the model running with ``threads`` threads."""
-        return StageCosts(decode=self.decode_seconds / self.decode_audio, model=self.model_seconds / self.model_audio,
-                          other=self.other_seconds / self.model_audio, threads=threads,
-                          decode_cpu=self.decode_cpu_seconds / self.decode_audio)
+    def costs(self) -> StageCosts:
+        """Per-audio-second costs measured so far."""
+        def model(threads: int) -> float:
+            return self.model_seconds[threads] / self.model_audio[threads]
+
+        return StageCosts(decode=self.decode_seconds / self.decode_audio, model=model(self.threads),
+                          other=self.other_seconds / self.other_audio, threads=self.threads,
+                          decode_cpu=self.decode_cpu_seconds / self.decode_audio,
+                          model_one_thread=model(1) if self.probe_one_thread else None)

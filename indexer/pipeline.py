@@ -358,10 +358,12 @@ class _Run:
                                    max_seconds=options.max_seconds, silence_dbfs=options.silence_dbfs)
         self.cuda = str(getattr(model, "device", "cpu")).startswith("cuda")
         self.cores = available_cores()
-        #: measures stage costs while the split is still to be chosen (``None``: fixed or chosen)
-        self.clock: StageClock | None = StageClock() if options.workers is None else None
         workers = 0 if options.workers is None else max(0, options.workers)
         self.split = Split(workers, options.threads or max(1, self.cores - workers))
+        #: measures stage costs while the split is still to be chosen (``None``: fixed or chosen)
+        self.clock: StageClock | None = None
+        if options.workers is None:
+            self.clock = StageClock(self.split.threads, probe_one_thread=not self.cuda and options.threads is None)
         self.last_flush = time.monotonic()
         #: seconds the last flush took: flushes are spaced so they take at most 1/FLUSH_SHARE of the run
         self.flush_cost = 0.0
@@ -453,15 +455,25 @@ class _Run:
 
         if self.clock is None or not self.clock.ready():
             return
-        costs = self.clock.costs(self.split.threads)
+        costs = self.clock.costs()
         self.split = choose_split(costs, self.cores, cuda=self.cuda, threads=self.options.threads)
-        log.info("decode %.4f (CPU %.4f), model %.4f, other %.4f s per audio second: %d decode workers, "
-                 "%d model threads", costs.decode, costs.worker_decode, costs.model, costs.other, self.split.workers,
-                 self.split.threads)
+        log.info("decode %.4f (CPU %.4f), model %.4f on %d threads (%s on one), other %.4f s per audio second: "
+                 "%d decode workers, %d model threads", costs.decode, costs.worker_decode, costs.model, costs.threads,
+                 "-" if costs.model_one_thread is None else f"{costs.model_one_thread:.4f}", costs.other,
+                 self.split.workers, self.split.threads)
         self.clock = None
         torch.set_num_threads(self.split.threads)
         if self.split.workers:
             self._executor = self._pool = self._new_pool()
+
+    def _batch_threads(self) -> int:
+        """Set and return the model's threads for the next batch (calibration may probe one thread)."""
+        import torch
+
+        threads = self.split.threads if self.clock is None else self.clock.batch_threads()
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+        return threads
 
     def _submit(self, item: _Planned) -> concurrent.futures.Future:
         task = DecodeTask(file=str(item.ref.file) if item.ref.file else None, data=item.ref.data,
@@ -556,6 +568,7 @@ class _Run:
                 self._fail(item.ref, str(error), type(error).__name__)
         if not prepared:
             return
+        threads = self._batch_threads()
         model_started = time.perf_counter()
         try:
             embeddings = self.model.embed_prepared([inputs for _, _, inputs in prepared],
@@ -588,7 +601,7 @@ class _Run:
             self.flush_cost = self.last_flush - flush_started
         audio = sum(decoded.duration for _, decoded, _ in prepared)
         if self.clock is not None:
-            self.clock.embedded(model_seconds, time.perf_counter() - started - model_seconds, audio)
+            self.clock.embedded(model_seconds, time.perf_counter() - started - model_seconds, audio, threads)
         self.summary.indexed += len(points)
         self.summary.audio_seconds += audio
         self._advance(len(points))

@@ -15,7 +15,7 @@ import soundfile
 
 from paraseek.errors import FailedPrecondition, InvalidArgument, ModelMismatch
 from paraseek.indexer import IndexOptions, index_corpus, measure, open_source, parse_shard, point_id, shard_of
-from paraseek.indexer.balance import Split, StageCosts, choose_split, predicted_rate
+from paraseek.indexer.balance import CALIBRATION_BATCHES, Split, StageClock, StageCosts, choose_split, predicted_rate
 from paraseek.indexer.collections import prepare_target
 from paraseek.indexer.pipeline import payload_schema, style_payloads
 from paraseek.model import ZeroShotScorer, load_model
@@ -473,6 +473,49 @@ def test_split_follows_the_measured_costs() -> None:
     assert choose_split(on_gpu, 8, cuda=True, threads=3) == Split(7, 3)
     for split in (Split(0, 2), Split(1, 1)):
         assert predicted_rate(decode_bound, split, cuda=False) > 0
+
+
+def test_split_uses_the_measured_thread_scaling() -> None:
+    # a model that gains little from its second thread (4.8 ms per audio second on one, 4.2 on two)
+    measured = StageCosts(decode=0.0056, model=0.0042, other=0.0001, threads=2, decode_cpu=0.0071,
+                          model_one_thread=0.0048)
+    assert measured.model_at(2) == pytest.approx(0.0042)
+    assert measured.model_at(1) == pytest.approx(0.0048)
+    assert 0.0042 > measured.model_at(4) > 0.0036  # the serial part stays
+    linear = StageCosts(decode=0.0056, model=0.0042, other=0.0001, threads=2, decode_cpu=0.0071)
+    assert linear.model_at(1) == pytest.approx(0.0084)
+    # taken as scaling linearly, leaving one thread looks like doubling the model's cost: decoding stays inline;
+    # measured, the model loses little, so both cores decode
+    assert choose_split(linear, 2, cuda=False) == Split(0, 2)
+    assert choose_split(measured, 2, cuda=False) == Split(2, 1)
+    # a model that scales perfectly is predicted as before
+    perfect = StageCosts(decode=0.004, model=0.002, other=0.0005, threads=2, model_one_thread=0.004)
+    assert perfect.model_at(1) == pytest.approx(0.004) and perfect.model_at(4) == pytest.approx(0.001)
+    assert choose_split(perfect, 2, cuda=False) == Split(1, 1)
+
+
+def test_stage_clock_probes_one_thread_before_choosing() -> None:
+    clock = StageClock(2, probe_one_thread=True)
+    seen = []
+    for model_seconds in (9.0, 0.42, 0.48, 0.42):  # warm-up, two on two threads, then the probe
+        if clock.ready():
+            break
+        threads = clock.batch_threads()
+        seen.append(threads)
+        clock.decoded(0.56, 0.71, 100.0)
+        clock.embedded(model_seconds, 0.01, 100.0, threads)
+    assert seen == [2, 2, 1] and clock.ready()
+    costs = clock.costs()
+    assert (costs.threads, costs.model, costs.model_one_thread) == (2, pytest.approx(0.0042), pytest.approx(0.0048))
+    assert costs.decode == pytest.approx(0.0056) and costs.worker_decode == pytest.approx(0.0071)
+    assert costs.other == pytest.approx(0.0001)
+    # a run with its threads fixed, or one thread only, does not probe
+    for fixed in (StageClock(2, probe_one_thread=False), StageClock(1, probe_one_thread=True)):
+        for _ in range(CALIBRATION_BATCHES):
+            assert fixed.batch_threads() == fixed.threads
+            fixed.decoded(0.5, 0.5, 100.0)
+            fixed.embedded(0.4, 0.01, 100.0, fixed.threads)
+        assert fixed.ready() and fixed.costs().model_one_thread is None
 
 
 def test_automatic_split_gives_the_fixed_splits_result(folder: Path, tmp_path: Path, model) -> None:  # type: ignore[no-untyped-def]
