@@ -3,16 +3,16 @@
 A run with no fixed ``workers`` starts by decoding in its own process (no worker start-up cost,
 every core for the model) and times each stage per second of audio: decoding (read, resample,
 acoustics), the model's forward passes, and the rest of the main process's work (tagging, payloads,
-upserts). On CPU one calibration batch runs the model on a single thread, so that how its cost
-scales with threads is measured too (a small model gains little from a second thread, a large one
-nearly twice). After the first batches it predicts the throughput of each split from those costs
+upserts). On CPU, where how the model's cost scales with threads could change the choice, one more
+calibration batch runs the model on a single thread to measure it (a small model gains little from
+a second thread, a large one nearly twice). After the first batches it predicts the throughput of each split from those costs
 and moves decoding to worker processes only when a split is predicted clearly faster. On CPU the
 model shares the cores with the workers (its cost depends on the threads it keeps); on CUDA it does not.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 #: Model batches measured before the split is chosen (the first one also pays warm-up costs).
 CALIBRATION_BATCHES = 2
@@ -98,16 +98,31 @@ def choose_split(costs: StageCosts, cores: int, *, cuda: bool, threads: int | No
     return best
 
 
+def scaling_decides(costs: StageCosts, cores: int) -> bool:
+    """Whether how the model's CPU cost scales with threads can change the split chosen from ``costs``.
+
+    It cannot where the same split wins whether the model loses nothing with fewer threads or
+    slows in proportion (a large model beside cheap decoding stays inline either way).
+    """
+    unscaled = replace(costs, model_one_thread=costs.model)
+    linear = replace(costs, model_one_thread=None)
+    return choose_split(unscaled, cores, cuda=False) != choose_split(linear, cores, cuda=False)
+
+
 class StageClock:
     """Accumulates what ``StageCosts`` needs while a run decodes inline with ``threads`` model threads.
 
-    With ``probe_one_thread`` (CPU, more than one thread) the batch after the measured ones runs the
-    model on one thread (``batch_threads``), to measure how its cost scales.
+    With ``probe_one_thread`` (CPU, the threads not fixed), once the first batches are measured and
+    only if the model's scaling with threads can change the choice (``scaling_decides`` on
+    ``cores``), the next batch runs the model on one thread (``batch_threads``) to measure it.
     """
 
-    def __init__(self, threads: int, *, probe_one_thread: bool) -> None:
+    def __init__(self, threads: int, *, probe_one_thread: bool, cores: int) -> None:
         self.threads = threads
+        self.cores = cores
         self.probe_one_thread = probe_one_thread and threads > 1
+        #: whether a one-thread batch is wanted (``None``: not yet known)
+        self._probe: bool | None = None
         self.decode_seconds = 0.0
         self.decode_cpu_seconds = 0.0
         self.decode_audio = 0.0
@@ -119,14 +134,10 @@ class StageClock:
         self.batches = 0
 
     def decoded(self, seconds: float, cpu_seconds: float, audio_seconds: float) -> None:
-        """One clip decoded inline: ``seconds`` of wall, ``cpu_seconds`` of CPU time, ``audio_seconds`` (0 if it failed)."""
+        """One clip decoded inline: its wall and CPU seconds and its length."""
         self.decode_seconds += seconds
         self.decode_cpu_seconds += cpu_seconds
         self.decode_audio += audio_seconds
-
-    def batch_threads(self) -> int:
-        """The model threads for the next batch: one for the probe batch, else the run's."""
-        return 1 if self.probe_one_thread and self.batches == CALIBRATION_BATCHES else self.threads
 
     def embedded(self, model_seconds: float, other_seconds: float, audio_seconds: float, threads: int) -> None:
         """One batch embedded on ``threads`` threads and stored; the first batch only warms up and is not counted."""
@@ -138,11 +149,13 @@ class StageClock:
         self.other_seconds += other_seconds
         self.other_audio += audio_seconds
 
+    def batch_threads(self) -> int:
+        """The model threads for the next batch: one while the probe is wanted and not yet measured."""
+        return 1 if self._wants_probe() and not self._measured(1) else self.threads
+
     def ready(self) -> bool:
         """Whether enough was measured to choose a split."""
-        wanted = {self.threads, 1} if self.probe_one_thread else {self.threads}
-        return (self.batches >= CALIBRATION_BATCHES + self.probe_one_thread and self.decode_audio > 0
-                and all(self.model_audio.get(threads, 0.0) > 0 for threads in wanted))
+        return self._base_measured() and (not self._wants_probe() or self._measured(1))
 
     def costs(self) -> StageCosts:
         """Per-audio-second costs measured so far."""
@@ -152,4 +165,15 @@ class StageClock:
         return StageCosts(decode=self.decode_seconds / self.decode_audio, model=model(self.threads),
                           other=self.other_seconds / self.other_audio, threads=self.threads,
                           decode_cpu=self.decode_cpu_seconds / self.decode_audio,
-                          model_one_thread=model(1) if self.probe_one_thread else None)
+                          model_one_thread=model(1) if self._measured(1) and self.threads > 1 else None)
+
+    def _measured(self, threads: int) -> bool:
+        return self.model_audio.get(threads, 0.0) > 0
+
+    def _base_measured(self) -> bool:
+        return self.batches >= CALIBRATION_BATCHES and self.decode_audio > 0 and self._measured(self.threads)
+
+    def _wants_probe(self) -> bool:
+        if self._probe is None and self._base_measured():
+            self._probe = self.probe_one_thread and scaling_decides(self.costs(), self.cores)
+        return bool(self._probe)

@@ -363,7 +363,8 @@ class _Run:
         #: measures stage costs while the split is still to be chosen (``None``: fixed or chosen)
         self.clock: StageClock | None = None
         if options.workers is None:
-            self.clock = StageClock(self.split.threads, probe_one_thread=not self.cuda and options.threads is None)
+            self.clock = StageClock(self.split.threads, probe_one_thread=not self.cuda and options.threads is None,
+                                    cores=self.cores)
         self.last_flush = time.monotonic()
         #: seconds the last flush took: flushes are spaced so they take at most 1/FLUSH_SHARE of the run
         self.flush_cost = 0.0

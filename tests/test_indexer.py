@@ -15,7 +15,15 @@ import soundfile
 
 from paraseek.errors import FailedPrecondition, InvalidArgument, ModelMismatch
 from paraseek.indexer import IndexOptions, index_corpus, measure, open_source, parse_shard, point_id, shard_of
-from paraseek.indexer.balance import CALIBRATION_BATCHES, Split, StageClock, StageCosts, choose_split, predicted_rate
+from paraseek.indexer.balance import (
+    CALIBRATION_BATCHES,
+    Split,
+    StageClock,
+    StageCosts,
+    choose_split,
+    predicted_rate,
+    scaling_decides,
+)
 from paraseek.indexer.collections import prepare_target
 from paraseek.indexer.pipeline import payload_schema, style_payloads
 from paraseek.model import ZeroShotScorer, load_model
@@ -494,27 +502,33 @@ def test_split_uses_the_measured_thread_scaling() -> None:
     assert choose_split(perfect, 2, cuda=False) == Split(1, 1)
 
 
-def test_stage_clock_probes_one_thread_before_choosing() -> None:
-    clock = StageClock(2, probe_one_thread=True)
-    seen = []
-    for model_seconds in (9.0, 0.42, 0.48, 0.42):  # warm-up, two on two threads, then the probe
-        if clock.ready():
-            break
-        threads = clock.batch_threads()
-        seen.append(threads)
-        clock.decoded(0.56, 0.71, 100.0)
-        clock.embedded(model_seconds, 0.01, 100.0, threads)
-    assert seen == [2, 2, 1] and clock.ready()
-    costs = clock.costs()
+def test_stage_clock_probes_one_thread_only_where_it_can_change_the_split() -> None:
+    def calibrate(clock: StageClock, model_seconds: list[float]) -> list[int]:
+        seen = []
+        for seconds in model_seconds:
+            if clock.ready():
+                break
+            threads = clock.batch_threads()
+            seen.append(threads)
+            clock.decoded(0.56, 0.71, 100.0)
+            clock.embedded(seconds, 0.01, 100.0, threads)
+        return seen
+
+    # v3 beside Praat's measures: whether a worker pays depends on the model's second thread, so it is probed
+    small = StageClock(2, probe_one_thread=True, cores=2)
+    assert calibrate(small, [9.0, 0.42, 0.48, 0.42]) == [2, 2, 1] and small.ready()  # warm-up, measured, probe
+    costs = small.costs()
     assert (costs.threads, costs.model, costs.model_one_thread) == (2, pytest.approx(0.0042), pytest.approx(0.0048))
     assert costs.decode == pytest.approx(0.0056) and costs.worker_decode == pytest.approx(0.0071)
     assert costs.other == pytest.approx(0.0001)
+    assert scaling_decides(dataclasses.replace(costs, model_one_thread=None), 2)
+    # a real-size model (0.48 s per audio second) beside cheap decoding stays inline however it scales: no probe
+    large = StageClock(2, probe_one_thread=True, cores=2)
+    assert calibrate(large, [60.0, 48.0, 48.0]) == [2, 2] and large.ready()
+    assert large.costs().model_one_thread is None and not scaling_decides(large.costs(), 2)
     # a run with its threads fixed, or one thread only, does not probe
-    for fixed in (StageClock(2, probe_one_thread=False), StageClock(1, probe_one_thread=True)):
-        for _ in range(CALIBRATION_BATCHES):
-            assert fixed.batch_threads() == fixed.threads
-            fixed.decoded(0.5, 0.5, 100.0)
-            fixed.embedded(0.4, 0.01, 100.0, fixed.threads)
+    for fixed in (StageClock(2, probe_one_thread=False, cores=2), StageClock(1, probe_one_thread=True, cores=2)):
+        assert calibrate(fixed, [9.0] * (CALIBRATION_BATCHES + 1)) == [fixed.threads] * CALIBRATION_BATCHES
         assert fixed.ready() and fixed.costs().model_one_thread is None
 
 
