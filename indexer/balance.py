@@ -5,9 +5,10 @@ every core for the model) and times each stage per second of audio: decoding (re
 acoustics), the model's forward passes, and the rest of the main process's work (tagging, payloads,
 upserts). On CPU, where how the model's cost scales with threads could change the choice, one more
 calibration batch runs the model on a single thread to measure it (a small model gains little from
-a second thread, a large one nearly twice). After the first batches it predicts the throughput of each split from those costs
-and moves decoding to worker processes only when a split is predicted clearly faster. On CPU the
-model shares the cores with the workers (its cost depends on the threads it keeps); on CUDA it does not.
+a second thread, a large one nearly twice). After the first batches it predicts the throughput of
+each split from those costs and moves decoding to worker processes only when a split is predicted
+clearly faster. On CPU the model shares the cores with the workers (its cost depends on the
+threads it keeps); on CUDA it does not.
 """
 
 from __future__ import annotations
@@ -134,7 +135,7 @@ class StageClock:
         self.batches = 0
 
     def decoded(self, seconds: float, cpu_seconds: float, audio_seconds: float) -> None:
-        """One clip decoded inline: its wall and CPU seconds and its length."""
+        """One clip decoded inline: its wall and CPU seconds and its length (0 if it failed)."""
         self.decode_seconds += seconds
         self.decode_cpu_seconds += cpu_seconds
         self.decode_audio += audio_seconds
