@@ -207,6 +207,20 @@ def _defined(value: float) -> float | None:
     return None if math.isnan(value) else float(value)
 
 
+def voiced_within(pitch: parselmouth.Pitch, start: float, end: float) -> parselmouth.Pitch:
+    """A copy of ``pitch`` whose frames outside ``start``..``end`` (seconds) are unvoiced.
+
+    Praat's pulse search (``To PointProcess (cc)``) walks every voiced stretch of the pitch it is
+    given, also where the sound holds no samples; an excerpt's pulses need only the excerpt's frames
+    (half the search's time on a 2 s excerpt of a 9 s clip: docs/measurements.md).
+    """
+    from parselmouth.praat import call
+
+    within = pitch.copy()
+    call(within, "Formula", f"if x < {start!r} or x > {end!r} then 0 else self fi")
+    return within
+
+
 def voice_quality(sound: parselmouth.Sound, pitch: parselmouth.Pitch) -> dict[str, float | None]:
     """HNR (from the pitch analysis' autocorrelation peaks), CPPS, local jitter and shimmer of a Praat sound.
 
@@ -223,7 +237,7 @@ def voice_quality(sound: parselmouth.Sound, pitch: parselmouth.Pitch) -> dict[st
     hnr = float(np.mean(10.0 * np.log10(strength / (1.0 - strength)))) if strength.size else None
     jitter = shimmer = math.nan
     if strength.size:
-        pulses = call([sound, pitch], "To PointProcess (cc)")
+        pulses = call([sound, voiced_within(pitch, sound.xmin, sound.xmax)], "To PointProcess (cc)")
         jitter = call(pulses, "Get jitter (local)", 0.0, 0.0, *PERIOD_RANGE)
         shimmer = call([sound, pulses], "Get shimmer (local)", 0.0, 0.0, *PERIOD_RANGE, MAX_AMPLITUDE_FACTOR)
     return {

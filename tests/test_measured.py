@@ -32,6 +32,7 @@ from paraseek.indexer.acoustics import (
     measure,
     measured_bins,
     middle,
+    voiced_within,
 )
 from paraseek.indexer.pipeline import RESERVED_KEYS
 from paraseek.storage import FieldType, open_store
@@ -131,6 +132,32 @@ def test_coarser_pitch_analysis_fills_the_measure_grid_from_its_nearest_frames(v
     # two neighbouring grid frames share each analysis frame
     voiced = np.flatnonzero(both)
     assert np.mean(coarse[voiced[:-1]] == coarse[voiced[:-1] + 1]) > 0.4
+
+
+def test_excerpt_pulses_come_from_the_excerpts_own_pitch_frames(voices: dict[str, Path]) -> None:
+    from parselmouth.praat import call
+
+    sound = to_sound(read(voices["slow"]), SR)
+    pitch = analyse_pitch(sound, hop_seconds=ANALYSIS_HOP_SECONDS)
+    excerpt = middle(sound, 2.0)
+    within = voiced_within(pitch, excerpt.xmin, excerpt.xmax)
+    times, full, kept = pitch.xs(), pitch.selected_array["frequency"], within.selected_array["frequency"]
+    inside = (times >= excerpt.xmin) & (times <= excerpt.xmax)
+    assert np.array_equal(kept[inside], full[inside]) and not kept[~inside].any()
+    assert (full[~inside] > 0).sum() > 50  # the clip is voiced outside the excerpt too
+
+    def pulse_times(of_pitch: object) -> np.ndarray:
+        pulses = call([excerpt, of_pitch], "To PointProcess (cc)")
+        return np.array([call(pulses, "Get time from index", i) for i in range(1, call(pulses, "Get number of points") + 1)])
+
+    # given the whole clip's pitch, Praat places pulses where the excerpt has no samples; given its own frames, it does not
+    everywhere, own = pulse_times(pitch), pulse_times(within)
+    assert ((everywhere < excerpt.xmin) | (everywhere > excerpt.xmax)).any()
+    assert own.size > 100 and own.min() >= excerpt.xmin and own.max() <= excerpt.xmax
+    # and within the excerpt they are the same pulses but for the first and last few
+    inner = everywhere[(everywhere >= excerpt.xmin) & (everywhere <= excerpt.xmax)]
+    assert abs(inner.size - own.size) <= 4
+    assert np.median(np.abs(np.subtract.outer(own, inner)).min(axis=1)) < 1e-4
 
 
 def test_band_limited_keeps_the_band_and_cuts_above_it() -> None:
