@@ -208,7 +208,7 @@ def _defined(value: float) -> float | None:
 
 
 def voiced_within(pitch: parselmouth.Pitch, start: float, end: float) -> parselmouth.Pitch:
-    """A copy of ``pitch`` whose frames outside ``start``..``end`` (seconds) are unvoiced.
+    """``pitch`` with its frames outside ``start``..``end`` (seconds) unvoiced: a copy where it has any.
 
     Praat's pulse search (``To PointProcess (cc)``) walks every voiced stretch of the pitch it is
     given, also where the sound holds no samples; an excerpt's pulses need only the excerpt's frames
@@ -216,6 +216,8 @@ def voiced_within(pitch: parselmouth.Pitch, start: float, end: float) -> parselm
     """
     from parselmouth.praat import call
 
+    if start <= pitch.xmin and pitch.xmax <= end:
+        return pitch
     within = pitch.copy()
     call(within, "Formula", f"if x < {start!r} or x > {end!r} then 0 else self fi")
     return within

@@ -145,6 +145,7 @@ def test_excerpt_pulses_come_from_the_excerpts_own_pitch_frames(voices: dict[str
     inside = (times >= excerpt.xmin) & (times <= excerpt.xmax)
     assert np.array_equal(kept[inside], full[inside]) and not kept[~inside].any()
     assert (full[~inside] > 0).sum() > 50  # the clip is voiced outside the excerpt too
+    assert voiced_within(pitch, sound.xmin, sound.xmax) is pitch  # nothing outside: no copy
 
     def pulse_times(of_pitch: object) -> np.ndarray:
         pulses = call([excerpt, of_pitch], "To PointProcess (cc)")
