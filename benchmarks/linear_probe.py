@@ -10,13 +10,14 @@ far retraining the text side alone could take a group: where even the probe is b
 the speech encoder is what has to change.
 
     paraseek synth /tmp/ss3 --clips 4500 --seed 0 --styles 3
-    python benchmarks/linear_probe.py --manifest /tmp/ss3/manifest.jsonl --groups emotion,rhythm [--json]
+    python benchmarks/linear_probe.py --manifest /tmp/ss3/manifest.jsonl --groups emotion,rhythm --confusion [--json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 import numpy as np
 import torch
@@ -46,13 +47,25 @@ def fit_probe(features: np.ndarray, labels: np.ndarray, n_classes: int, l2: floa
 
 
 def probe_group(audio: dict[str, np.ndarray], labels: dict[str, np.ndarray], n_classes: int,
-                l2: float) -> dict[str, float]:
-    """Held-out and training UAR of the linear read-out of one group."""
+                l2: float) -> dict[str, Any]:
+    """Held-out and training UAR of the linear read-out of one group, and its held-out confusion matrix."""
     mean, std = audio["train"].mean(axis=0), audio["train"].std(axis=0) + 1e-8
     probe = fit_probe((audio["train"] - mean) / std, labels["train"], n_classes, l2)
     with torch.no_grad():
         scores = {split: probe(torch.from_numpy((audio[split] - mean) / std).double()).numpy() for split in audio}
-    return {f"probe_{split}_uar": classification_metrics(scores[split], labels[split])["uar"] for split in audio}
+    confusion = np.zeros((n_classes, n_classes), dtype=int)
+    np.add.at(confusion, (labels["test"], scores["test"].argmax(axis=1)), 1)
+    return {**{f"probe_{split}_uar": classification_metrics(scores[split], labels[split])["uar"] for split in audio},
+            "probe_test_confusion": confusion.tolist()}
+
+
+def print_confusion(tags: list[str], confusion: list[list[int]]) -> None:
+    """Rows: the held-out clips' tags; columns: what the read-out took them for."""
+    width = max(len(tag) for tag in tags)
+    print(f"  {'':>{width}} " + " ".join(f"{tag[:7]:>7}" for tag in tags) + "  recall")
+    for tag, row in zip(tags, confusion, strict=True):
+        recall = row[tags.index(tag)] / max(sum(row), 1)
+        print(f"  {tag:>{width}} " + " ".join(f"{count:>7}" for count in row) + f"  {recall:6.2f}")
 
 
 def main() -> None:
@@ -61,6 +74,7 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="registered model (default: the newest default)")
     parser.add_argument("--groups", default=None, help="comma-separated groups (default: every trained group)")
     parser.add_argument("--l2", type=float, default=1e-3, help="L2 penalty on the probe's weights")
+    parser.add_argument("--confusion", action="store_true", help="print each group's held-out confusion matrix")
     parser.add_argument("--json", action="store_true", help="end with one JSON line of the results")
     args = parser.parse_args()
     torch.manual_seed(0)
@@ -72,7 +86,7 @@ def main() -> None:
     for split in ("train", "test"):
         examples = load_examples(args.manifest, split=split, style_groups=groups)
         embedded[split] = embed_examples(model, examples)
-    results: dict[str, dict[str, float]] = {}
+    results: dict[str, dict[str, Any]] = {}
     print(f"{model.name}: {args.manifest}, train {len(embedded['train'][1])} clips, test {len(embedded['test'][1])}")
     print(f"{'group':<14} {'classes':>7} {'test clips':>10} {'zero-shot UAR':>13} {'probe UAR':>9} {'(train)':>8}")
     for group, tags in groups.items():
@@ -90,6 +104,8 @@ def main() -> None:
         results[group] = row
         print(f"{group:<14} {len(tags):>7} {row['test_clips']:>10} {zero_shot:>13.3f} {row['probe_test_uar']:>9.3f}"
               f" {row['probe_train_uar']:>8.3f}")
+        if args.confusion:
+            print_confusion(tags, row["probe_test_confusion"])
     if args.json:
         print(json.dumps({"model": model.name, "groups": results}))
 
