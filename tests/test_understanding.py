@@ -88,6 +88,18 @@ def test_users_words_map_to_the_trained_styles(model, vocabulary) -> None:  # ty
         assert [s for s, _ in reading.understood] == [style] and reading.unknown == [], (text, reading)
 
 
+def test_a_scene_phrase_is_read_as_its_adjective(model, vocabulary) -> None:  # type: ignore[no-untyped-def]
+    """The place a description names ("room", "line") is no unknown word: its style is its adjective's."""
+    assert candidate_phrases("in an echoey room, on a telephone line, with background noise") == (
+        ["echoey", "telephone", "noise"], [])
+    for text, styles in [("a loud voice in an echoey room", {"loud", "echoey"}),
+                         ("speaking slowly over a muffled telephone line", {"slow", "muffled", "telephone-like"}),
+                         ("a voice in a large hall", {"echoey"})]:
+        reading = read(vocabulary, model, text)
+        assert {s for s, _ in reading.understood} == styles and reading.unknown == [], (text, reading)
+    assert read(vocabulary, model, "an angry voice in an echoey room").unknown == ["angry"]
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, model):  # type: ignore[no-untyped-def]
     clips = demo_clips(tmp_path_factory.mktemp("clips"), count=6)

@@ -1,12 +1,12 @@
 """Query understanding: which words of a description a model knows as styles, and which it does not.
 
-A description is split into candidate phrases: its content words (stopwords, function words and
-words every description shares, such as "voice", are dropped; hyphenated words such as
-"low-pitched" stay whole) and each pair of adjacent content words ("low pitched"). Each phrase is
-embedded in the zero-shot prompt and compared with the prompts of the model's style tags (the
-embeddings :class:`~paraseek.model.zeroshot.ZeroShotScorer` holds). A phrase is understood when its
-best tag scores at least the model's threshold; a pair replaces its two words when it scores at
-least as well as both.
+A description is split into candidate phrases: its content words (stopwords, function words,
+words every description shares, such as "voice", and scene nouns, such as "room", are dropped;
+hyphenated words such as "low-pitched" stay whole) and each pair of adjacent content words ("low
+pitched"). Each phrase is embedded in the zero-shot prompt and compared with the prompts of the
+model's style tags (the embeddings :class:`~paraseek.model.zeroshot.ZeroShotScorer` holds). A phrase
+is understood when its best tag scores at least the model's threshold; a pair replaces its two words
+when it scores at least as well as both.
 
 The threshold is calibrated for each model at load, deterministically: it is the
 ``CALIBRATION_QUANTILE`` quantile of the best scores of seeded made-up words and of everyday words
@@ -37,8 +37,11 @@ them then there these they this those through to too under until up very was we 
 who whom why will with would you your yours slightly bit lot kind sort way
 voice voices speaker speakers speaking speaks speak spoken speech talking talks talk person people
 someone somebody sounding sounds sound style styled tone tones manner says saying said clip clips recording
+room rooms space place line background
 """
-#: Words of a description that carry no style: English function words and words every description shares.
+#: Words of a description that carry no style: English function words, words every description shares,
+#: and the nouns that scene phrases end in ("in an echoey room", "on a telephone line"), whose style is
+#: their adjective's.
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 #: The most candidate words taken from one description (the rest are neither understood nor reported).
