@@ -1,2 +1,5 @@
 """paraseek: search speech by speaking style."""
-__version__ = "0.1.0"
+from importlib import metadata
+
+#: The installed distribution's version (``pyproject.toml`` is its one source), read once at import.
+__version__ = metadata.version("paraseek")

@@ -6,12 +6,12 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Iterator
-from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
 
+import paraseek
 from paraseek.errors import Internal, ParaseekError, Unavailable, status_name
 from paraseek.filter_proto import filter_from_proto
 from paraseek.limits import MAX_TOP_K
@@ -187,7 +187,7 @@ class ParaseekServicer(paraseek_pb2_grpc.ParaseekServicer):
             style_groups={g: filter_pb2.KeywordList(values=tags) for g, tags in model.style_groups().items()},
             default_collection=config.default_collection or "", max_text_chars=config.max_text_chars,
             max_top_k=MAX_TOP_K, max_rerank_clips=config.max_rerank_clips, max_audio_seconds=config.max_audio_seconds,
-            max_message_bytes=config.max_message_bytes, version=metadata.version("paraseek"),
+            max_message_bytes=config.max_message_bytes, version=paraseek.__version__,
             models=[paraseek_pb2.ModelInfo(**status.to_dict()) for status in engine.model_status()],
             model_memory_budget_bytes=config.model_memory_bytes,
             understanding_threshold=engine.models.default.vocabulary.threshold)

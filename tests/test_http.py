@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import importlib.metadata
 import json
 import os
 import shutil
@@ -184,6 +185,7 @@ def test_collections_and_schemas(http, model):
     assert_error(http.get("/api/v1/collections/missing"), 404, "CollectionNotFound")
     info = http.get("/api/v1/info").json()
     assert info["model"] == model.name and info["auth"] is False
+    assert info["version"] == importlib.metadata.version("paraseek") != ""
     assert info["style_groups"] == {g: {"values": tags} for g, tags in model.style_groups().items()}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import importlib.metadata
 import logging
 import socket
 import threading
@@ -224,6 +225,7 @@ def test_list_and_describe_collections(client, model):
     assert client.describe_collection("voices") == info
     server_info = client.server_info()
     assert server_info.model == model.name and server_info.style_groups == model.style_groups()
+    assert server_info.version == importlib.metadata.version("paraseek") != ""
 
 
 def test_repeated_text_is_served_from_the_cache(client, server):

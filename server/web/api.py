@@ -7,7 +7,6 @@ import binascii
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from importlib import metadata
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Send
 from starlette.types import Scope as AsgiScope
 
+import paraseek
 from paraseek.errors import (
     AudioError,
     Internal,
@@ -68,7 +68,7 @@ def create_app(store: VectorStore, config: ServerConfig, engine: Callable[[], Qu
     ``engine()`` returns the loaded query engine or raises ``Unavailable`` while the model loads.
     The OpenAPI schema is at ``/api/openapi.json``.
     """
-    app = FastAPI(title="paraseek", version=metadata.version("paraseek"), docs_url=None, redoc_url=None,
+    app = FastAPI(title="paraseek", version=paraseek.__version__, docs_url=None, redoc_url=None,
                   openapi_url="/api/openapi.json",
                   description="Search speech by speaking style. Errors: `{\"error\": {code, type, message}}` with "
                               "the HTTP status of `paraseek.errors.HTTP_STATUS`.")
@@ -102,7 +102,7 @@ def create_app(store: VectorStore, config: ServerConfig, engine: Callable[[], Qu
             sample_rate=model.sample_rate,
             style_groups={group: models.KeywordList(values=tags) for group, tags in model.style_groups().items()},
             default_collection=config.default_collection or "", max_text_chars=config.max_text_chars,
-            max_top_k=MAX_TOP_K, max_negatives=config.max_negatives, version=metadata.version("paraseek"),
+            max_top_k=MAX_TOP_K, max_negatives=config.max_negatives, version=paraseek.__version__,
             auth=bool(tokens), model_memory_budget_bytes=config.model_memory_bytes,
             models=[models.ModelInfo(**status.to_dict()) for status in query_engine.model_status()],
             understanding_threshold=query_engine.models.default.vocabulary.threshold)
