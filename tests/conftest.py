@@ -96,6 +96,15 @@ def resample_golden() -> Path:
     return require_fixture(RESAMPLE_GOLDEN)
 
 
+@pytest.fixture(scope="module")
+def model():  # type: ignore[no-untyped-def]
+    """The toy ParaSpeechCLAP (random weights, offline), one per test module; a module that needs
+    another model defines its own ``model``."""
+    from paraseek.testing import tiny_paraspeechclap
+
+    return tiny_paraspeechclap()
+
+
 @pytest.fixture(scope="session")
 def tiny_model_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """The toy ParaSpeechCLAP as a config file and a checkpoint, loadable with --model/--checkpoint."""

@@ -15,7 +15,6 @@ import pytest
 
 from paraseek.server.testing import build_collection, demo_clips, running_server
 from paraseek.storage import open_store
-from paraseek.testing import tiny_paraspeechclap
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.chrome.service import Service  # noqa: E402
@@ -32,11 +31,6 @@ pytestmark = [
     pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None,
                        reason="needs Debian's chromium and chromium-driver (scripts/setup.sh installs them)"),
 ]
-
-
-@pytest.fixture(scope="module")
-def model():
-    return tiny_paraspeechclap()
 
 
 @pytest.fixture(scope="module")

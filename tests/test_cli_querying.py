@@ -10,12 +10,6 @@ from click.testing import CliRunner
 from paraseek.cli.main import cli
 from paraseek.server.testing import build_collection, demo_clips, running_server
 from paraseek.storage import open_store
-from paraseek.testing import tiny_paraspeechclap
-
-
-@pytest.fixture(scope="module")
-def model():
-    return tiny_paraspeechclap()
 
 
 @pytest.fixture(scope="module")

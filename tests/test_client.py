@@ -20,12 +20,6 @@ from paraseek.filters import Filter, Match, MatchAny, Range, filter_from_dict, p
 from paraseek.server import ParaseekServer, ServerConfig
 from paraseek.server.testing import build_collection, demo_clips, running_server
 from paraseek.storage import open_store
-from paraseek.testing import tiny_paraspeechclap
-
-
-@pytest.fixture(scope="module")
-def model():
-    return tiny_paraspeechclap()
 
 
 @pytest.fixture(scope="module")

@@ -18,14 +18,8 @@ from paraseek.errors import ERROR_STATUS, GRPC_STATUS, HTTP_STATUS, MediaUnavail
 from paraseek.server.testing import build_collection, demo_clips, running_server
 from paraseek.storage import Point, open_store
 from paraseek.storage.catalog import ModelSignature
-from paraseek.testing import tiny_paraspeechclap
 
 TOKEN = "s3cret-read"
-
-
-@pytest.fixture(scope="module")
-def model():
-    return tiny_paraspeechclap()
 
 
 @pytest.fixture(scope="module")

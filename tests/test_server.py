@@ -27,12 +27,6 @@ from paraseek.server.testing import build_collection, demo_clips, running_server
 from paraseek.storage import Hit, open_store
 from paraseek.storage.pagecache import mapped_files
 from paraseek.storage.shards import opened
-from paraseek.testing import tiny_paraspeechclap
-
-
-@pytest.fixture(scope="module")
-def model():
-    return tiny_paraspeechclap()
 
 
 @pytest.fixture(scope="module")

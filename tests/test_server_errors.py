@@ -18,7 +18,7 @@ from paraseek.server.engine import Scope
 from paraseek.server.testing import build_collection, demo_clips, running_server
 from paraseek.storage import open_store
 from paraseek.storage.catalog import ModelSignature
-from paraseek.testing import WrappedModel, tiny_paraspeechclap
+from paraseek.testing import WrappedModel
 from paraseek.v1 import filter_pb2, paraseek_pb2, paraseek_pb2_grpc
 
 
@@ -35,11 +35,6 @@ class GatedModel(WrappedModel):
         self.waiting.set()
         self.gate.wait()
         return super().embed_text(texts)
-
-
-@pytest.fixture(scope="module")
-def model():
-    return tiny_paraspeechclap()
 
 
 @pytest.fixture(scope="module")

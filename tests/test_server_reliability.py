@@ -29,7 +29,7 @@ from paraseek.server import ParaseekServer, ServerConfig
 from paraseek.server.batching import MicroBatcher
 from paraseek.server.testing import build_collection, demo_clips, running_server
 from paraseek.storage import open_store
-from paraseek.testing import WrappedModel, tiny_paraspeechclap, tiny_paraspeechclap_config
+from paraseek.testing import WrappedModel, tiny_paraspeechclap_config
 from paraseek.v1 import paraseek_pb2, paraseek_pb2_grpc
 
 
@@ -45,11 +45,6 @@ class SlowTextModel(WrappedModel):
         self.calls.append(len(texts))
         time.sleep(self.seconds)
         return super().embed_text(texts)
-
-
-@pytest.fixture(scope="module")
-def model():
-    return tiny_paraspeechclap()
 
 
 @pytest.fixture(scope="module")

@@ -13,13 +13,8 @@ from paraseek.errors import InvalidArgument, MediaUnavailable, PointNotFound
 from paraseek.server.service import AUDIO_CHUNK_BYTES
 from paraseek.server.testing import DemoClip, build_collection, demo_clips, running_server
 from paraseek.storage import open_store
-from paraseek.testing import tiny_paraspeechclap, tone, write_audio
+from paraseek.testing import tone, write_audio
 from paraseek.v1 import paraseek_pb2
-
-
-@pytest.fixture(scope="module")
-def model():
-    return tiny_paraspeechclap()
 
 
 @pytest.fixture(scope="module")
