@@ -90,15 +90,15 @@ def main() -> None:
     print(f"{model.name}: {args.manifest}, train {len(embedded['train'][1])} clips, test {len(embedded['test'][1])}")
     print(f"{'group':<14} {'classes':>7} {'test clips':>10} {'zero-shot UAR':>13} {'probe UAR':>9} {'(train)':>8}")
     for group, tags in groups.items():
-        audio, labels = {}, {}
+        audio, labels, labelled = {}, {}, {}
         for split, (vectors, examples) in embedded.items():
             rows = [i for i, e in enumerate(examples) if len(e.tags.get(group, ())) == 1]
             audio[split] = vectors[rows]
-            labels[split] = np.array([tags.index(examples[i].tags[group][0]) for i in rows])
+            labelled[split] = [examples[i] for i in rows]
+            labels[split] = np.array([tags.index(e.tags[group][0]) for e in labelled[split]])
         if not (labels["train"].size and labels["test"].size):
             continue
-        test_examples = [e for e in embedded["test"][1] if len(e.tags.get(group, ())) == 1]
-        zero_shot = zero_shot_metrics(model, audio["test"], test_examples, {group: tags})[group]["uar"]
+        zero_shot = zero_shot_metrics(model, audio["test"], labelled["test"], {group: tags})[group]["uar"]
         row = {"classes": len(tags), "test_clips": int(labels["test"].size), "zero_shot_uar": zero_shot,
                **probe_group(audio, labels, len(tags), args.l2)}
         results[group] = row
