@@ -13,9 +13,10 @@ import click
 @click.option("--clips", "n_clips", type=click.IntRange(min=1), default=3000, show_default=True, help="Number of clips.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Corpus seed (same seed and count: same corpus).")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Parallel renderers (default: all cores).")
-@click.option("--styles", type=click.Choice(["1", "2", "3"]), default="2", show_default=True,
+@click.option("--styles", type=click.Choice(["1", "2", "3", "4"]), default="2", show_default=True,
               help="Style set: 1 = paraseek-mini's nine groups; 2 adds breathiness, rhythm and emotion (paraseek-mini-v2); "
-                   "3 renders every emotion with all its key cues.")
+                   "3 renders every emotion with all its key cues; 4 is 3 with neutral clips at middle pitch, speed "
+                   "and intonation.")
 def synth(out_dir: Path, n_clips: int, seed: int, workers: int | None, styles: str) -> None:
     """Synthesise a labelled styled-speech corpus into OUT_DIR (resumable).
 

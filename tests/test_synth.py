@@ -252,7 +252,7 @@ def test_style_set_one_is_unchanged_by_set_two() -> None:
         assert set(plan.tags) <= set(synth.STYLE_SETS[1])
         assert "rhythm" not in plan.params and "breathy" not in plan.params
     with pytest.raises(InvalidArgument):
-        plan_clip(0, 4, "train", styles=4)
+        plan_clip(0, 4, "train", styles=5)
 
 
 def test_style_set_three_renders_every_emotion_with_its_key_cues() -> None:
@@ -280,6 +280,20 @@ def test_style_set_three_renders_every_emotion_with_its_key_cues() -> None:
             assert tags["speed"] == "slow" and tags["texture"] != "smooth" and params["treble_db"] <= -5 + boost
         elif emotion == "calm":
             assert tags["speed"] == "slow" and "volume" not in tags and tags.get("intonation", "monotonous") == "monotonous"
+
+
+def test_style_set_four_speaks_neutral_clips_in_the_middle_and_keeps_every_other_clip() -> None:
+    three, four = plan_corpus(800, seed=5, styles=3), plan_corpus(800, seed=5, styles=4)
+    neutral = [index for index, plan in enumerate(four) if plan.tags.get("emotion") == "neutral"]
+    assert len(neutral) > 200
+    for index in neutral:
+        assert not {"pitch", "speed", "intonation"} & set(four[index].tags)
+        assert four[index].tags["emotion"] == three[index].tags["emotion"]
+        assert {k: v for k, v in four[index].tags.items() if k not in ("pitch", "speed", "intonation")} == \
+            {k: v for k, v in three[index].tags.items() if k not in ("pitch", "speed", "intonation")}
+    assert any({"pitch", "speed"} & set(three[index].tags) for index in neutral)
+    others = [index for index in range(800) if index not in set(neutral)]
+    assert all(four[index].fingerprint() == three[index].fingerprint() for index in others)
 
 
 def _first_plan(tags: dict[str, str], engine: str = "espeak-ng") -> synth.ClipPlan:

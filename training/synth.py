@@ -67,6 +67,10 @@ sleepy = dark, creaky (or rough), slow and monotonous, mostly low and quiet; cal
 slightly dark (treble -2..-4 dB) at middle level. A rhythm's own treble boost adds to the emotion's.
 Each cue's size is drawn for every clip, and the voices, engines and sentences vary as in set 2.
 
+Style set 4 (``styles=4``) is style set 3 whose neutral clips speak at middle pitch, speed and intonation (no
+tag in those groups), so a neutral clip never carries the prosodic cues that tell the emotions apart; its level,
+texture, breathiness, clarity and room are drawn as in set 3. Every other clip, and every random draw, is set 3's.
+
 Held-out split: a fixed set of voices (``TEST_VOICES``: espeak-ng variants m7, Hugo, victor, paul, f4,
 linda, steph2 with any accent, and flite's awb) speaks only "test" clips and never "train" clips; sentences
 belong to a split by a hash of their text (``synth_text.sentence_split``), so test clips say sentences
@@ -116,9 +120,10 @@ STYLE_GROUPS: dict[str, list[str]] = {
     "rhythm": ["flowing", "punctuated", "hesitant", "stammering", "singsong", "enunciated"],
     "emotion": ["angry", "happy", "sad", "scared", "sleepy", "enthusiastic", "calm", "neutral"],
 }
-#: The groups each style set renders: set 1 made paraseek-mini's corpus, set 2 paraseek-mini-v2's; set 3 renders
-#: set 2's groups with ``DISTINCT_EMOTION_PROFILES``.
-STYLE_SETS: dict[int, tuple[str, ...]] = {1: tuple(STYLE_GROUPS)[:9], 2: tuple(STYLE_GROUPS), 3: tuple(STYLE_GROUPS)}
+#: The groups each style set renders: set 1 made paraseek-mini's corpus, set 2 paraseek-mini-v2's; sets 3 and 4
+#: render set 2's groups with ``DISTINCT_EMOTION_PROFILES`` (set 4 also speaks neutral clips in the middle).
+STYLE_SETS: dict[int, tuple[str, ...]] = {1: tuple(STYLE_GROUPS)[:9], 2: tuple(STYLE_GROUPS), 3: tuple(STYLE_GROUPS),
+                                          4: tuple(STYLE_GROUPS)}
 
 SAMPLE_RATE = 16000
 MIN_DURATION = 2.0
@@ -212,7 +217,9 @@ DISTINCT_EMOTION_PROFILES: dict[str, EmotionProfile] = {
                            breathy=0.0),
 }
 #: The emotion profiles of each style set that renders emotions.
-_PROFILES_OF_SET = {2: EMOTION_PROFILES, 3: DISTINCT_EMOTION_PROFILES}
+_PROFILES_OF_SET = {2: EMOTION_PROFILES, 3: DISTINCT_EMOTION_PROFILES, 4: DISTINCT_EMOTION_PROFILES}
+#: The style sets whose neutral clips have middle pitch, speed and intonation (no prosodic cue of an emotion).
+_NEUTRAL_IN_THE_MIDDLE = frozenset({4})
 _EMOTION_SHARE = 0.5
 _RHYTHM_WEIGHTS: dict[str, float] = {"flowing": .5, "punctuated": .1, "hesitant": .1, "stammering": .1,
                                      "singsong": .1, "enunciated": .1}
@@ -221,9 +228,11 @@ _PLAIN_BREATHY_SHARE = 0.18
 
 
 def _plan_extended(rng: random.Random, engine: str, whispered: bool, choices: dict[str, str | None],
-                   params: dict[str, Any], profiles: dict[str, EmotionProfile]) -> dict[str, str | None]:
-    """Draw style set 2's (or 3's) tags for a clip; redraw ``choices`` by the emotion's profile (one of
-    ``profiles``); add render params."""
+                   params: dict[str, Any], profiles: dict[str, EmotionProfile],
+                   neutral_in_the_middle: bool = False) -> dict[str, str | None]:
+    """Draw style set 2's (3's, 4's) tags for a clip; redraw ``choices`` by the emotion's profile (one of
+    ``profiles``), or set a neutral clip's pitch, speed and intonation to the middle when
+    ``neutral_in_the_middle``; add render params."""
     rhythms = {k: w for k, w in _RHYTHM_WEIGHTS.items() if engine == "espeak-ng" or k not in _ESPEAK_ONLY_RHYTHMS}
     rhythm = _pick(rng, rhythms)
     params["rhythm"] = {"tag": rhythm}
@@ -262,6 +271,8 @@ def _plan_extended(rng: random.Random, engine: str, whispered: bool, choices: di
         if rng.random() < profile.tremolo:
             params["tremolo"] = [_uniform(rng, (5, 9)), round(rng.uniform(20, 50))]
         breathy_share = profile.breathy
+    elif neutral_in_the_middle:
+        choices["pitch"] = choices["speed"] = choices["intonation"] = None
     if rng.random() < breathy_share:
         params["breathy"] = {"method": rng.choice(["mix", "aspiration"]), "share": _uniform(rng, (0.3, 0.55)),
                              "below_db": _uniform(rng, (6, 12))}
@@ -367,7 +378,8 @@ def plan_clip(index: int, seed: int, split: str, styles: int = 1) -> ClipPlan:
     if styles >= 2:
         redrawn: dict[str, str | None] = {"pitch": pitch, "speed": speed, "volume": volume, "intonation": intonation,
                                           "texture": texture}
-        extended = _plan_extended(extended_rng, engine, whispered, redrawn, params, _PROFILES_OF_SET[styles])
+        extended = _plan_extended(extended_rng, engine, whispered, redrawn, params, _PROFILES_OF_SET[styles],
+                                  styles in _NEUTRAL_IN_THE_MIDDLE)
         pitch, speed, volume, intonation = redrawn["pitch"], redrawn["speed"], redrawn["volume"], redrawn["intonation"]
         texture = redrawn["texture"] or texture
     if engine == "espeak-ng":
