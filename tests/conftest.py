@@ -105,6 +105,26 @@ def model():  # type: ignore[no-untyped-def]
     return tiny_paraspeechclap()
 
 
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The demo clips (``paraseek.server.testing.demo_clips``), one set per test module; a module that wants
+    another count defines its own ``clips``."""
+    from paraseek.server.testing import demo_clips
+
+    return demo_clips(tmp_path_factory.mktemp("clips"))
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory, model, clips):  # type: ignore[no-untyped-def]
+    """An embedded store whose collection ``voices_v1`` (alias ``voices``) holds ``clips`` embedded by ``model``."""
+    from paraseek.server.testing import build_collection
+    from paraseek.storage import open_store
+
+    with open_store(tmp_path_factory.mktemp("data")) as store:
+        build_collection(store, model, clips, "voices_v1", alias="voices")
+        yield store
+
+
 @pytest.fixture(scope="session")
 def tiny_model_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """The toy ParaSpeechCLAP as a config file and a checkpoint, loadable with --model/--checkpoint."""

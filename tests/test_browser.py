@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from paraseek.server.testing import build_collection, demo_clips, running_server
-from paraseek.storage import open_store
+from paraseek.server.testing import demo_clips, running_server
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.chrome.service import Service  # noqa: E402
@@ -36,13 +35,6 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory):
     return demo_clips(tmp_path_factory.mktemp("clips"), count=24)
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory, model, clips):
-    with open_store(tmp_path_factory.mktemp("data")) as store:
-        build_collection(store, model, clips, "voices_v1", alias="voices")
-        yield store
 
 
 @pytest.fixture

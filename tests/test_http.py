@@ -23,18 +23,6 @@ TOKEN = "s3cret-read"
 
 
 @pytest.fixture(scope="module")
-def clips(tmp_path_factory):
-    return demo_clips(tmp_path_factory.mktemp("clips"))
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory, model, clips):
-    with open_store(tmp_path_factory.mktemp("data")) as store:
-        build_collection(store, model, clips, "voices_v1", alias="voices")
-        yield store
-
-
-@pytest.fixture(scope="module")
 def server(store, model):
     with running_server(store, model, http_address="127.0.0.1:0") as server:
         yield server

@@ -23,22 +23,10 @@ from paraseek.errors import CollectionNotFound
 from paraseek.model import ZERO_SHOT_PROMPT
 from paraseek.model.understanding import candidate_phrases
 from paraseek.server import SERVICE_NAME
-from paraseek.server.testing import build_collection, demo_clips, running_server
+from paraseek.server.testing import build_collection, running_server
 from paraseek.storage import Hit, open_store
 from paraseek.storage.pagecache import mapped_files
 from paraseek.storage.shards import opened
-
-
-@pytest.fixture(scope="module")
-def clips(tmp_path_factory):
-    return demo_clips(tmp_path_factory.mktemp("clips"))
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory, model, clips):
-    with open_store(tmp_path_factory.mktemp("data")) as store:
-        build_collection(store, model, clips, "voices_v1", alias="voices")
-        yield store
 
 
 @pytest.fixture(scope="module")
