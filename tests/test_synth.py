@@ -288,7 +288,6 @@ def test_style_set_four_speaks_neutral_clips_in_the_middle_and_keeps_every_other
     assert len(neutral) > 200
     for index in neutral:
         assert not {"pitch", "speed", "intonation"} & set(four[index].tags)
-        assert four[index].tags["emotion"] == three[index].tags["emotion"]
         assert {k: v for k, v in four[index].tags.items() if k not in ("pitch", "speed", "intonation")} == \
             {k: v for k, v in three[index].tags.items() if k not in ("pitch", "speed", "intonation")}
     assert any({"pitch", "speed"} & set(three[index].tags) for index in neutral)

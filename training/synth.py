@@ -69,7 +69,7 @@ Each cue's size is drawn for every clip, and the voices, engines and sentences v
 
 Style set 4 (``styles=4``) is style set 3 whose neutral clips speak at middle pitch, speed and intonation (no
 tag in those groups), so a neutral clip never carries the prosodic cues that tell the emotions apart; its level,
-texture, breathiness, clarity and room are drawn as in set 3. Every other clip, and every random draw, is set 3's.
+texture, breathiness, clarity and room are drawn as in set 3. Every other clip is set 3's, clip for clip.
 
 Held-out split: a fixed set of voices (``TEST_VOICES``: espeak-ng variants m7, Hugo, victor, paul, f4,
 linda, steph2 with any accent, and flite's awb) speaks only "test" clips and never "train" clips; sentences
