@@ -83,7 +83,8 @@ def main() -> None:
     parser.add_argument("--checkpoint", default=None, help="weights to load into --model (default: its own)")
     parser.add_argument("--groups", default=None, help="comma-separated groups (default: every trained group)")
     parser.add_argument("--l2", type=float, default=1e-3, help="L2 penalty on the probe's weights")
-    parser.add_argument("--confusion", action="store_true", help="print each group's held-out confusion matrices, zero-shot and read-out")
+    parser.add_argument("--confusion", action="store_true",
+                        help="print each group's held-out confusion matrices, zero-shot and read-out")
     parser.add_argument("--json", action="store_true", help="end with one JSON line of the results")
     args = parser.parse_args()
     torch.manual_seed(0)
